@@ -1,0 +1,51 @@
+# Two commands set up a fresh machine (see README.md):
+#   make demo   create .venv, install what the demo needs, run the demo on bundled real data
+#   make test   create .venv, install everything the tests need, run pytest
+# Installs are remembered by stamp files in .venv, so re-running is fast when
+# pyproject.toml has not changed.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+TORCH  := torch==2.13.0
+DEMO_OUT ?= results/demo
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint bench-quick clean-venv help
+
+help:
+	@echo "make demo   - set up .venv and run the demo on the bundled real recordings"
+	@echo "make test   - set up .venv with test dependencies and run the test suite"
+	@echo "make lint   - ruff"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first: the local CPU wheel.  Any later request for torch<2.14 keeps it.
+$(VENV)/.stamp-torch: | $(BIN)/python
+	$(PIP) install "$(TORCH)"
+	@touch $@
+
+$(VENV)/.stamp-demo: pyproject.toml $(VENV)/.stamp-torch
+	$(PIP) install -e ".[io,connectome]"
+	@touch $@
+
+$(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-torch
+	$(PIP) install -e ".[dev]"
+	@touch $@ $(VENV)/.stamp-demo
+
+demo: $(VENV)/.stamp-demo
+	$(BIN)/neuroloom demo --out $(DEMO_OUT)
+
+test: $(VENV)/.stamp-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.stamp-test
+	$(BIN)/ruff check neurodata connectome decoders pipelines tests benchmarks
+
+bench-quick: $(VENV)/.stamp-test
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

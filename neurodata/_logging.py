@@ -1,0 +1,114 @@
+"""One package logger with a per-call ``verbose`` switch (the MNE-Python pattern).
+
+Library code never calls ``print``.  Public functions take a keyword-only
+``verbose=None``; ``True`` shows INFO messages and progress bars for that call,
+``False`` silences them, a level name ("DEBUG", "WARNING") sets that level, and
+``None`` keeps the current level (set with :func:`set_log_level`, default WARNING, or
+from the ``NEUROLOOM_LOGGING_LEVEL`` environment variable when first used).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+logger = logging.getLogger("neuroloom")
+logger.propagate = False
+_handler_installed = False
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["logger", "set_log_level", "use_log_level", "verbose", "progress_enabled", "warn"]
+
+
+def _ensure_handler() -> None:
+    global _handler_installed
+    if _handler_installed:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(os.environ.get("NEUROLOOM_LOGGING_LEVEL", "WARNING").upper())
+    _handler_installed = True
+
+
+def _to_level(value: bool | str | int | None) -> int | None:
+    if value is None:
+        return None
+    if value is True:
+        return logging.INFO
+    if value is False:
+        return logging.WARNING
+    if isinstance(value, int):
+        return value
+    level = logging.getLevelName(str(value).upper())
+    if not isinstance(level, int):
+        raise ValueError(
+            f"verbose must be None, a bool or a level name (DEBUG, INFO, WARNING, ERROR); "
+            f"got {value!r}"
+        )
+    return level
+
+
+def set_log_level(level: bool | str | int | None) -> None:
+    """Set the package log level for the rest of the session."""
+    _ensure_handler()
+    lvl = _to_level(level)
+    if lvl is not None:
+        logger.setLevel(lvl)
+
+
+@contextlib.contextmanager
+def use_log_level(level: bool | str | int | None) -> Iterator[None]:
+    """Context manager that sets the log level within a ``with`` block."""
+    _ensure_handler()
+    lvl = _to_level(level)
+    old = logger.level
+    if lvl is not None:
+        logger.setLevel(lvl)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
+
+
+def progress_enabled() -> bool:
+    """Whether progress bars should be shown (log level INFO or more verbose)."""
+    _ensure_handler()
+    return logger.getEffectiveLevel() <= logging.INFO
+
+
+def verbose(func: F) -> F:
+    """Decorator: honour a keyword-only ``verbose`` argument for one call."""
+    sig = inspect.signature(func)
+    if "verbose" not in sig.parameters:
+        raise TypeError(f"{func.__qualname__} must accept a 'verbose' argument")
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with use_log_level(kwargs.get("verbose")):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn, pointing at the first stack frame outside neuroloom's packages."""
+    frame = inspect.currentframe()
+    level = 1
+    ours = ("neurodata", "connectome", "decoders", "pipelines")
+    while frame is not None:
+        mod = frame.f_globals.get("__name__", "")
+        if not mod.split(".")[0] in ours:
+            break
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=max(level - 1, 1))
+    logger.debug("warning: %s", message)

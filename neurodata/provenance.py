@@ -1,0 +1,99 @@
+"""Provenance: what produced a recording (sources with sha256, loader, parameters, parents).
+
+The ``provenance`` root attribute of every file is JSON with these keys::
+
+    sources     list of {"path", "name", "size", "sha256"} for every input file
+    loader      dotted name of the function that read the sources
+    parameters  the loader's arguments (JSON-serialisable)
+    parents     list of {"path", "sha256"} of recordings this one was derived from
+    steps       list of {"name", "parameters"} processing steps applied, in order
+    software    versions of neuroloom and the libraries that did the reading
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["sha256_file", "file_record", "make_provenance", "software_versions", "NEUROLOOM_VERSION"]
+
+try:
+    NEUROLOOM_VERSION = metadata.version("neuroloom")
+except metadata.PackageNotFoundError:  # running from a source tree without install
+    NEUROLOOM_VERSION = "0.1.0+unknown"
+
+_HASH_BLOCK = 1 << 20
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_HASH_BLOCK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_record(path: str | os.PathLike) -> dict[str, Any]:
+    """Provenance record of one input file: absolute path, name, size and sha256."""
+    p = Path(path).resolve()
+    return {"path": str(p), "name": p.name, "size": p.stat().st_size, "sha256": sha256_file(p)}
+
+
+def software_versions(*packages: str) -> dict[str, str]:
+    """Installed versions of neuroloom and the named packages."""
+    out = {"neuroloom": NEUROLOOM_VERSION}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            return value.item()
+        except (ValueError, TypeError):
+            pass
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return repr(value)
+
+
+def make_provenance(
+    *,
+    sources: list[str | os.PathLike] | None = None,
+    loader: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    parents: list[dict[str, Any]] | None = None,
+    steps: list[dict[str, Any]] | None = None,
+    packages: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Build a provenance dictionary (hashing every source file)."""
+    return {
+        "sources": [file_record(s) for s in (sources or [])],
+        "loader": loader,
+        "parameters": _jsonable(parameters or {}),
+        "parents": _jsonable(parents or []),
+        "steps": _jsonable(steps or []),
+        "software": software_versions("numpy", "h5py", *packages),
+    }
+
+
+def dumps(prov: dict[str, Any]) -> str:
+    """Serialise provenance to the JSON string stored in the file."""
+    return json.dumps(_jsonable(prov), sort_keys=True)
