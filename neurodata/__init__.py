@@ -1,1 +1,42 @@
-"""placeholder"""
+"""neurodata: one lazy, validated HDF5 format for neural recordings of every modality.
+
+>>> import neurodata as nd
+>>> rec = nd.load(nd.sample_path("eegmmidb_s001r04"))   # EDF → Recording (lazy)
+>>> eeg = rec.timeseries["eeg"]
+>>> eeg.slice(10.0, 12.0).shape                          # 2 s at 160 Hz, 64 channels
+(320, 64)
+"""
+
+from . import errors
+from ._logging import set_log_level, use_log_level
+from .channels import CHANNEL_TYPES, make_channels
+from .connectivity import Connectivity
+from .errors import (
+    FormatError,
+    MissingFileError,
+    NeurodataError,
+    SliceError,
+    ValidationError,
+    VersionError,
+    WriteError,
+)
+from .events import Events
+from .io import load, supported_formats
+from .mne_bridge import from_mne
+from .provenance import NEUROLOOM_VERSION as __version__
+from .recording import Recording, open_recording
+from .samples import list_samples, load_sample, sample_path
+from .spikes import SpikeTrains
+from .timeseries import TimeSeries
+from .validate import ValidationReport, validate
+
+open = open_recording  # noqa: A001  (``nd.open(path)`` is the documented entry point)
+
+__all__ = [
+    "Recording", "TimeSeries", "SpikeTrains", "Events", "Connectivity", "make_channels",
+    "CHANNEL_TYPES", "load", "open", "open_recording", "validate", "ValidationReport",
+    "from_mne", "supported_formats", "sample_path", "list_samples", "load_sample",
+    "set_log_level", "use_log_level", "errors", "NeurodataError", "MissingFileError",
+    "FormatError", "VersionError", "ValidationError", "SliceError", "WriteError",
+    "__version__",
+]

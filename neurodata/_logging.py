@@ -106,7 +106,7 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
     ours = ("neurodata", "connectome", "decoders", "pipelines")
     while frame is not None:
         mod = frame.f_globals.get("__name__", "")
-        if not mod.split(".")[0] in ours:
+        if mod.split(".")[0] not in ours:
             break
         frame = frame.f_back
         level += 1

@@ -1,0 +1,374 @@
+"""Reading and writing the common recording format (HDF5).  See docs/format.md.
+
+Layout (format_version 1.0)::
+
+    /                      attrs format, format_version, created, software, provenance
+    /subject               attrs id, species [, sex, age, genotype, ...]
+    /session               attrs id [, start_time, task, description, ...]
+    /timeseries/<name>/    data float32 (T, C) chunked (rows, C); timestamps float64 (T,)
+                           only if irregular; channels table; attrs modality, rate, t0
+    /spikes/<name>/        times float64 (N,), unit_index int32 (N,), units table,
+                           attrs t_start, t_stop
+    /events                table onset, duration, label, value [+ extra columns]
+    /stimuli/<name>        arrays (images, embeddings, captions)
+    /connectivity/<name>/  weights (C, C), nodes (C,) str; attrs kind, directed
+
+A *table* is a group with attrs ``object="table"`` and ``columns`` (JSON list, in
+order) holding one 1-D dataset per column (strings as UTF-8 variable length).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from ._atomic import atomic_path
+from ._mapped import map_rows
+from .connectivity import Connectivity
+from .errors import FormatError, MissingFileError, ValidationError, VersionError
+from .events import Events
+from .provenance import NEUROLOOM_VERSION, dumps
+from .spikes import SpikeTrains
+from .timeseries import TimeSeries
+
+if TYPE_CHECKING:
+    from .recording import Recording
+
+FORMAT_NAME = "neuroloom.recording"
+FORMAT_VERSION = "1.0"
+SUPPORTED_MAJOR = 1
+SUPPORTED_MINOR = 0
+
+#: Target bytes per chunk of ``/timeseries/*/data``.  Measured with
+#: ``benchmarks/bench_io.py --chunk-study`` (64 ch × 160 Hz and 256 ch × 1 kHz, 1 h,
+#: 2-s random windows, page cache warm): through the memory-mapped path the chunk
+#: height hardly matters (±10 %) as long as a window rarely spans more than two
+#: chunks; through plain h5py (compressed files) 256 KiB – 1 MiB chunks read fastest
+#: (smaller ones pay per-chunk overhead, larger ones read unneeded rows).  1 MiB gives
+#: 4096 rows at 64 channels, 1024 rows at 256 channels; the contract caps rows at 4096.
+CHUNK_TARGET_BYTES = 1 << 20
+MAX_CHUNK_ROWS = 4096
+MIN_CHUNK_ROWS = 16
+#: Rows copied per write step while streaming data from a (possibly lazy) source.
+WRITE_BLOCK_BYTES = 16 << 20
+
+_STR = h5py.string_dtype("utf-8")
+
+
+def chunk_rows_for(n_channels: int, itemsize: int = 4) -> int:
+    """Chunk height (rows) for a dataset with ``n_channels`` columns."""
+    rows = CHUNK_TARGET_BYTES // max(n_channels * itemsize, 1)
+    rows = 2 ** int(math.floor(math.log2(max(rows, 1))))
+    return int(min(max(rows, MIN_CHUNK_ROWS), MAX_CHUNK_ROWS))
+
+
+# ----------------------------------------------------------------------------- tables
+def write_table(parent: h5py.Group, name: str, table: pd.DataFrame) -> h5py.Group:
+    """Write a DataFrame as a table group (one dataset per column)."""
+    grp = parent.create_group(name)
+    grp.attrs["object"] = "table"
+    grp.attrs["columns"] = json.dumps([str(c) for c in table.columns])
+    for col in table.columns:
+        values = table[col].to_numpy()
+        if values.dtype == bool or values.dtype.kind in "iuf":
+            grp.create_dataset(str(col), data=values)
+        else:
+            grp.create_dataset(str(col), data=np.array([str(v) for v in values], dtype=object),
+                               dtype=_STR)
+    return grp
+
+
+def read_table(grp: h5py.Group) -> pd.DataFrame:
+    """Read a table group back into a DataFrame (columns in stored order)."""
+    columns = json.loads(grp.attrs.get("columns", "[]")) or list(grp.keys())
+    out = {}
+    for col in columns:
+        ds = grp[col]
+        if h5py.check_string_dtype(ds.dtype) is not None:
+            out[col] = np.asarray(ds.asstr()[()], dtype=object)
+        else:
+            out[col] = ds[()]
+    return pd.DataFrame(out, columns=columns)
+
+
+# ----------------------------------------------------------------------------- header
+def _parse_version(text: str) -> tuple[int, int]:
+    major, minor = str(text).split(".")[:2]
+    return int(major), int(minor)
+
+
+def header_problems(f: h5py.File) -> tuple[list[str], bool]:
+    """Problems with the root attributes; second item True if the file is unreadable."""
+    problems: list[str] = []
+    fmt = f.attrs.get("format")
+    if fmt is None:
+        return [f"no 'format' attribute at the root; expected format={FORMAT_NAME!r} "
+                "(is this a neuroloom recording? convert sources with `neuroloom convert`)"], True
+    if str(fmt) != FORMAT_NAME:
+        return [f"root attribute format={str(fmt)!r}; expected {FORMAT_NAME!r}"], True
+    version = f.attrs.get("format_version")
+    try:
+        major, minor = _parse_version(version)
+    except (ValueError, TypeError):
+        return [f"format_version={version!r} is not 'MAJOR.MINOR'"], True
+    if (major, minor) > (SUPPORTED_MAJOR, SUPPORTED_MINOR):
+        return [f"format_version {version} is newer than {FORMAT_VERSION}, the newest this "
+                f"neuroloom ({NEUROLOOM_VERSION}) reads; upgrade neuroloom"], True
+    created = f.attrs.get("created")
+    try:
+        _dt.datetime.fromisoformat(str(created))
+    except (ValueError, TypeError):
+        problems.append(f"root attribute created={created!r} is not an ISO 8601 time")
+    if not str(f.attrs.get("software", "")):
+        problems.append("root attribute 'software' (name and version) is missing")
+    prov = f.attrs.get("provenance")
+    try:
+        prov_d = json.loads(prov)
+        if not isinstance(prov_d, dict):
+            raise ValueError
+        for key in ("sources", "loader", "parameters", "parents"):
+            if key not in prov_d:
+                problems.append(f"provenance lacks the key {key!r}")
+        for src in prov_d.get("sources", []):
+            if not {"path", "size", "sha256"} <= set(src):
+                problems.append(f"provenance source {src!r} lacks path/size/sha256")
+    except (ValueError, TypeError):
+        problems.append("root attribute 'provenance' is missing or not a JSON object")
+    for grp, keys in (("subject", ("id", "species")), ("session", ("id",))):
+        if grp not in f:
+            problems.append(f"group /{grp} is missing")
+        else:
+            for k in keys:
+                if k not in f[grp].attrs:
+                    problems.append(f"/{grp} lacks the attribute {k!r}")
+    return problems, False
+
+
+def open_h5(path: str | os.PathLike) -> h5py.File:
+    """Open ``path`` read-only, checking it exists and is an HDF5 recording."""
+    p = Path(path)
+    if not p.exists():
+        raise MissingFileError("no such file; check the path", path=p)
+    if p.is_dir():
+        raise FormatError("is a folder; expected a neuroloom recording file (.h5)", path=p)
+    if not h5py.is_hdf5(p):
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+        raise FormatError(
+            f"not an HDF5 file (starts with {head!r}; HDF5 starts with b'\\x89HDF\\r\\n\\x1a\\n'); "
+            "expected a neuroloom recording - convert sources with `neuroloom convert`",
+            path=p,
+        )
+    try:
+        f = h5py.File(p, "r")
+    except OSError as exc:
+        raise FormatError(f"HDF5 file could not be opened ({exc})", path=p) from exc
+    problems, fatal = header_problems(f)
+    if fatal:
+        f.close()
+        cls = VersionError if "newer" in problems[0] else FormatError
+        raise cls(problems[0], path=p)
+    return f
+
+
+# ----------------------------------------------------------------------------- write
+def _attrs_clean(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _write_timeseries(parent: h5py.Group, ts: TimeSeries, compression: str | None) -> None:
+    grp = parent.create_group(ts.name)
+    grp.attrs["object"] = "TimeSeries"
+    grp.attrs["modality"] = ts.modality
+    grp.attrs["t0"] = ts.t0
+    if ts.is_regular:
+        grp.attrs["rate"] = ts.rate
+    if ts.attrs:
+        grp.attrs["extra"] = json.dumps(ts.attrs)
+    n_times, n_ch = ts.shape
+    if n_ch == 0:
+        raise ValidationError(f"time series {ts.name!r} has no channels")
+    rows = chunk_rows_for(n_ch)
+    if n_times == 0:
+        grp.create_dataset("data", shape=(0, n_ch), dtype="f4")
+    else:
+        dset = grp.create_dataset(
+            "data", shape=(n_times, n_ch), dtype="f4",
+            chunks=(min(rows, n_times), n_ch),
+            compression=compression,
+            shuffle=compression is not None,
+        )
+        step = max(rows, (WRITE_BLOCK_BYTES // (4 * n_ch)) // rows * rows)
+        for i0 in range(0, n_times, step):
+            i1 = min(i0 + step, n_times)
+            dset[i0:i1] = ts._read(i0, i1, slice(None))
+    if not ts.is_regular:
+        grp.create_dataset("timestamps", data=ts.timestamps.astype(np.float64))
+    write_table(grp, "channels", ts.channels)
+    if ts.affine is not None:
+        grp.attrs["affine"] = ts.affine
+    if ts.volume_shape is not None:
+        grp.attrs["volume_shape"] = np.asarray(ts.volume_shape, dtype=np.int64)
+    if ts.voxel_ijk is not None:
+        grp.create_dataset("voxel_ijk", data=ts.voxel_ijk.astype(np.int32))
+
+
+def _write_spikes(parent: h5py.Group, st: SpikeTrains) -> None:
+    grp = parent.create_group(st.name)
+    grp.attrs["object"] = "SpikeTrains"
+    grp.attrs["t_start"] = st.t_start
+    grp.attrs["t_stop"] = st.t_stop
+    grp.create_dataset("times", data=st.times.astype(np.float64))
+    grp.create_dataset("unit_index", data=st.unit_index.astype(np.int32))
+    write_table(grp, "units", st.units)
+
+
+def _write_stimulus(parent: h5py.Group, name: str, value: Any) -> None:
+    arr = np.asarray(value)
+    if arr.dtype.kind in "OUS":
+        parent.create_dataset(name, data=np.array([str(v) for v in arr.ravel()], dtype=object),
+                              dtype=_STR)
+    else:
+        parent.create_dataset(name, data=arr, chunks=True if arr.ndim > 1 and arr.size else None)
+
+
+def write_recording(rec: Recording, path: str | os.PathLike, *, overwrite: bool = False,
+                    compression: str | None = None) -> Path:
+    """Write ``rec`` to ``path`` atomically; return the absolute path."""
+    if compression not in (None, "gzip", "lzf"):
+        raise ValueError(f"compression must be None, 'gzip' or 'lzf'; got {compression!r}")
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with h5py.File(tmp, "w", libver=("earliest", "v110")) as f:
+            f.attrs["format"] = FORMAT_NAME
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["created"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+            f.attrs["software"] = f"neuroloom {NEUROLOOM_VERSION}"
+            f.attrs["provenance"] = dumps(rec.provenance)
+            subj = f.create_group("subject")
+            subj.attrs.update(_attrs_clean(rec.subject))
+            sess = f.create_group("session")
+            sess.attrs.update(_attrs_clean(rec.session))
+            tsg = f.create_group("timeseries")
+            for ts in rec.timeseries.values():
+                _write_timeseries(tsg, ts, compression)
+            if rec.spikes:
+                spg = f.create_group("spikes")
+                for st in rec.spikes.values():
+                    _write_spikes(spg, st)
+            write_table(f, "events", rec.events.to_dataframe())
+            if rec.stimuli:
+                stg = f.create_group("stimuli")
+                for name, value in rec.stimuli.items():
+                    _write_stimulus(stg, name, value)
+            if rec.connectivity:
+                cg = f.create_group("connectivity")
+                for con in rec.connectivity.values():
+                    g = cg.create_group(con.name)
+                    g.attrs["object"] = "Connectivity"
+                    g.attrs["kind"] = con.kind
+                    g.attrs["directed"] = con.directed
+                    g.create_dataset("weights", data=con.weights)
+                    g.create_dataset("nodes", data=np.array(con.nodes, dtype=object), dtype=_STR)
+    return Path(path).absolute()
+
+
+# ----------------------------------------------------------------------------- read
+def _attrs_dict(obj: h5py.HLObject) -> dict[str, Any]:
+    out = {}
+    for k, v in obj.attrs.items():
+        if isinstance(v, bytes):
+            v = v.decode()
+        elif isinstance(v, np.generic):
+            v = v.item()
+        out[k] = v
+    return out
+
+
+def _read_timeseries(grp: h5py.Group, name: str, path: str) -> TimeSeries:
+    if "data" not in grp:
+        raise ValidationError(f"/timeseries/{name} has no 'data' dataset", path=path)
+    if "channels" not in grp:
+        raise ValidationError(f"/timeseries/{name} has no 'channels' table", path=path)
+    dset = grp["data"]
+    timestamps = grp["timestamps"][()] if "timestamps" in grp else None
+    rate = grp.attrs.get("rate") if timestamps is None else None
+    extra = json.loads(grp.attrs["extra"]) if "extra" in grp.attrs else {}
+    try:
+        channels = read_table(grp["channels"])
+        return TimeSeries(
+            dset,
+            rate=None if rate is None else float(rate),
+            t0=float(grp.attrs.get("t0", 0.0)),
+            timestamps=timestamps,
+            channels=channels,
+            modality=str(grp.attrs.get("modality", "misc")),
+            name=name,
+            attrs=extra,
+            affine=grp.attrs.get("affine"),
+            volume_shape=grp.attrs.get("volume_shape"),
+            voxel_ijk=grp["voxel_ijk"][()] if "voxel_ijk" in grp else None,
+            _mapped=map_rows(dset),
+            _path=path,
+        )
+    except ValidationError as exc:
+        raise ValidationError(f"/timeseries/{name}: {exc.message}", path=path,
+                              violations=exc.violations) from None
+
+
+def read_recording(path: str | os.PathLike) -> Recording:
+    """Open a recording lazily (signal data stays on disk until sliced)."""
+    from .recording import Recording
+
+    f = open_h5(path)
+    spath = str(Path(path))
+    try:
+        timeseries = [_read_timeseries(g, n, spath) for n, g in f.get("timeseries", {}).items()]
+        spikes = []
+        for n, g in f.get("spikes", {}).items():
+            try:
+                spikes.append(SpikeTrains(g["times"][()], g["unit_index"][()],
+                                          read_table(g["units"]),
+                                          t_start=float(g.attrs["t_start"]),
+                                          t_stop=float(g.attrs["t_stop"]), name=n, _path=spath))
+            except KeyError as exc:
+                raise ValidationError(f"/spikes/{n} lacks {exc}", path=spath) from None
+        events = Events.from_dataframe(read_table(f["events"]), path=spath) if "events" in f \
+            else Events()
+        stimuli = {}
+        for n, ds in f.get("stimuli", {}).items():
+            stimuli[n] = (np.asarray(ds.asstr()[()], dtype=object)
+                          if h5py.check_string_dtype(ds.dtype) is not None else ds)
+        connectivity = [
+            Connectivity(g["weights"][()], list(g["nodes"].asstr()[()]),
+                         kind=str(g.attrs.get("kind", "other")),
+                         directed=bool(g.attrs.get("directed", True)), name=n)
+            for n, g in f.get("connectivity", {}).items()
+        ]
+        rec = Recording(
+            timeseries,
+            spikes=spikes,
+            events=events,
+            subject=_attrs_dict(f["subject"]) if "subject" in f else {},
+            session=_attrs_dict(f["session"]) if "session" in f else {},
+            connectivity=connectivity,
+            stimuli=stimuli,
+            provenance=json.loads(f.attrs.get("provenance", "{}")),
+        )
+    except Exception:
+        for ts in locals().get("timeseries", []) or []:
+            if ts._mapped is not None:
+                ts._mapped.close()
+        f.close()
+        raise
+    rec._attach(f, spath, created=str(f.attrs.get("created", "")),
+                software=str(f.attrs.get("software", "")),
+                format_version=str(f.attrs.get("format_version", "")))
+    return rec

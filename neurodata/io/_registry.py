@@ -1,0 +1,116 @@
+"""The registry of source-format readers and :func:`load`, which picks one by extension."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import FormatError, MissingFileError
+
+__all__ = ["ReaderSpec", "register_reader", "supported_formats", "find_reader", "load"]
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """One source format: how to recognise it and which function reads it."""
+
+    name: str
+    extensions: tuple[str, ...]
+    modality: str
+    reader: Callable[..., Any]
+    library: str
+    keeps: str
+    folder: bool = False
+
+
+_READERS: list[ReaderSpec] = []
+
+
+def register_reader(spec: ReaderSpec) -> ReaderSpec:
+    """Add a reader; later registrations win for the same extension."""
+    _READERS.insert(0, spec)
+    return spec
+
+
+def supported_formats() -> pd.DataFrame:
+    """Table of supported formats: name, extensions, modality, library, what is kept."""
+    rows = [{"format": s.name, "extensions": " ".join(s.extensions), "modality": s.modality,
+             "reader": s.library, "keeps": s.keeps} for s in reversed(_READERS)]
+    return pd.DataFrame(rows)
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for spec in _READERS:
+        for ext in spec.extensions:
+            if name.endswith(ext):
+                return ext
+    return "".join(path.suffixes[-2:]).lower() if path.suffixes else ""
+
+
+def find_reader(path: str | os.PathLike, format: str | None = None) -> ReaderSpec:
+    """The reader for ``path`` (by ``format`` name or file extension)."""
+    p = Path(path)
+    if format is not None:
+        for spec in _READERS:
+            if spec.name.lower() == format.lower():
+                return spec
+        raise FormatError(f"unknown format {format!r}; supported: "
+                          f"{sorted({s.name for s in _READERS})}", path=p)
+    name = p.name.lower()
+    for spec in _READERS:
+        if spec.folder != p.is_dir():
+            continue
+        if any(name.endswith(ext) for ext in spec.extensions):
+            return spec
+    listing = ", ".join(f"{s.name} ({' '.join(s.extensions)})" for s in reversed(_READERS))
+    raise FormatError(
+        f"unsupported file type {_suffix(p) or '(no extension)'!r}; supported formats: {listing}",
+        path=p,
+    )
+
+
+def load(path: str | os.PathLike, *, format: str | None = None, **kwargs: Any):
+    """Read any supported source file into a :class:`~neurodata.Recording`.
+
+    The reader is chosen from the file extension (or ``format``); extra keyword
+    arguments go to it.  Data stays in the source file until sliced or saved.
+
+    Parameters
+    ----------
+    path : path-like
+        The source file (EDF, BDF, FIF, ... see :func:`supported_formats`).
+    format : str or None
+        Force a reader by name (e.g. ``"EDF"``).
+    **kwargs
+        Reader options (e.g. ``channel_types={"LA1": "seeg"}``, ``verbose=False``).
+
+    Returns
+    -------
+    Recording
+
+    Raises
+    ------
+    MissingFileError
+        The file does not exist.
+    FormatError
+        Unknown extension (the message lists the supported formats) or a file the
+        reader cannot parse.
+
+    Examples
+    --------
+    >>> import neurodata as nd
+    >>> rec = nd.load(nd.sample_path("eegmmidb_s001r04"))
+    >>> rec.timeseries["eeg"].rate
+    160.0
+    """
+    p = Path(path)
+    if not p.exists():
+        raise MissingFileError("no such file or folder; check the path", path=p)
+    spec = find_reader(p, format)
+    return spec.reader(p, **kwargs)

@@ -1,0 +1,194 @@
+"""Readers for formats that MNE-Python parses: EDF/EDF+, BDF and FIF.
+
+MNE parses the vendor bytes and scales to SI units; we keep its values exactly
+(float32 on disk), split channels into blocks by type, and record the source files'
+sha256 in provenance.  EDF files whose signals have different sampling rates are not
+upsampled (MNE would upsample silently): each rate becomes its own block.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .._logging import verbose
+from ..errors import FormatError
+from ..mne_bridge import from_mne
+from ..provenance import make_provenance
+from ._registry import ReaderSpec, register_reader
+
+__all__ = ["read_edf", "read_bdf", "read_fif"]
+
+
+def _wrap_mne_error(path: Path, kind: str, exc: Exception) -> FormatError:
+    return FormatError(
+        f"could not be read as {kind} ({type(exc).__name__}: {exc}); expected a valid "
+        f"{kind} file - check that it is complete and not truncated",
+        path=path,
+    )
+
+
+def _edf_rate_groups(raw: Any) -> dict[float, list[str]]:
+    """Channel names per native sampling rate, from the EDF header MNE parsed."""
+    extras = raw._raw_extras[0]
+    n_samps = extras["n_samps"]
+    record_length = float(extras["record_length"][0])
+    sel = extras.get("sel", range(len(n_samps)))
+    groups: dict[float, list[str]] = {}
+    for name, idx in zip(raw.ch_names, sel, strict=False):
+        groups.setdefault(float(n_samps[idx]) / record_length, []).append(name)
+    return groups
+
+
+def _read_edf_like(path: Path, kind: str, mne_reader: Any, *, channel_types, subject,
+                   session, preload: bool, loader: str, **mne_kwargs: Any):
+    path = Path(path)
+    try:
+        raw = mne_reader(path, preload=False, verbose="error", **mne_kwargs)
+    except Exception as exc:  # MNE raises ValueError/RuntimeError/OSError for bad files
+        raise _wrap_mne_error(path, kind, exc) from exc
+    groups = _edf_rate_groups(raw)
+    params = {"preload": preload, "channel_types": channel_types, **mne_kwargs}
+    prov = make_provenance(sources=[path], loader=loader, parameters=params, packages=("mne",))
+    if len(groups) > 1:
+        # One Raw per native rate, so nothing is resampled.
+        recs = []
+        for rate, names in sorted(groups.items(), reverse=True):
+            sub = mne_reader(path, preload=False, verbose="error", include=names, **mne_kwargs)
+            if abs(sub.info["sfreq"] - rate) > 1e-6:
+                raise FormatError(f"signals at {rate:g} Hz could not be read at their native "
+                                  "rate", path=path)
+            recs.append((rate, from_mne(sub.load_data() if preload else sub,
+                                        channel_types=channel_types, subject=subject,
+                                        session=session, provenance=prov)))
+        base = recs[0][1]
+        for rate, rec in recs[1:]:
+            for name, ts in rec.timeseries.items():
+                ts.name = f"{name}_{rate:g}hz"
+                base.timeseries[ts.name] = ts
+        return base
+    if preload:
+        raw.load_data(verbose=False)
+    return from_mne(raw, channel_types=channel_types, subject=subject, session=session,
+                    provenance=prov)
+
+
+def _check_size(path: Path, kind: str) -> None:
+    """EDF/BDF headers state the number of records; a shorter file is truncated."""
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+    if len(head) < 256:
+        raise FormatError(f"{len(head)} bytes; a {kind} header alone has 256", path=path)
+    try:
+        header_bytes = int(head[184:192].decode("ascii").strip())
+        n_records = int(head[236:244].decode("ascii").strip())
+        n_signals = int(head[252:256].decode("ascii").strip())
+    except ValueError as exc:
+        raise FormatError(f"header fields are not numbers; not a valid {kind} file", path) from exc
+    if n_records < 0:
+        return  # -1: unknown number of records (allowed while recording)
+    with open(path, "rb") as fh:
+        fh.seek(256 + 216 * n_signals)
+        samples = fh.read(8 * n_signals)
+    try:
+        per_record = sum(int(samples[i * 8:(i + 1) * 8].decode("ascii").strip())
+                         for i in range(n_signals))
+    except ValueError as exc:
+        raise FormatError(f"samples-per-record fields are not numbers; not a valid {kind} file",
+                          path) from exc
+    width = 3 if kind == "BDF" else 2
+    expected = header_bytes + n_records * per_record * width
+    actual = os.path.getsize(path)
+    if actual < expected:
+        raise FormatError(
+            f"truncated {kind}: the header announces {n_records} records ({expected} bytes) "
+            f"but the file has {actual} bytes; re-export or re-download the file",
+            path=path,
+        )
+
+
+@verbose
+def read_edf(path: str | os.PathLike, *, channel_types: dict[str, str] | None = None,
+             subject: dict[str, Any] | None = None, session: dict[str, Any] | None = None,
+             preload: bool = False, verbose: bool | str | None = None, **mne_kwargs: Any):
+    """Read an EDF/EDF+ file (through ``mne.io.read_raw_edf``).
+
+    Parameters
+    ----------
+    path : path-like
+    channel_types : dict or None
+        Channel name → type, for contacts the file labels wrongly (e.g. sEEG as EEG).
+    subject, session : dict or None
+        Metadata overriding the header.
+    preload : bool, default=False
+        Read all samples now instead of on demand.
+    verbose : bool or str or None
+    **mne_kwargs
+        Passed to ``mne.io.read_raw_edf`` (e.g. ``exclude=``).
+
+    Returns
+    -------
+    Recording
+        Blocks by channel type; annotations as events; values in volts.
+    """
+    import mne
+
+    path = Path(path)
+    _check_size(path, "EDF")
+    return _read_edf_like(path, "EDF", mne.io.read_raw_edf, channel_types=channel_types,
+                          subject=subject, session=session, preload=preload,
+                          loader="neurodata.io.read_edf", **mne_kwargs)
+
+
+@verbose
+def read_bdf(path: str | os.PathLike, *, channel_types: dict[str, str] | None = None,
+             subject: dict[str, Any] | None = None, session: dict[str, Any] | None = None,
+             preload: bool = False, verbose: bool | str | None = None, **mne_kwargs: Any):
+    """Read a BioSemi BDF/BDF+ file (through ``mne.io.read_raw_bdf``); see :func:`read_edf`."""
+    import mne
+
+    path = Path(path)
+    _check_size(path, "BDF")
+    return _read_edf_like(path, "BDF", mne.io.read_raw_bdf, channel_types=channel_types,
+                          subject=subject, session=session, preload=preload,
+                          loader="neurodata.io.read_bdf", **mne_kwargs)
+
+
+@verbose
+def read_fif(path: str | os.PathLike, *, channel_types: dict[str, str] | None = None,
+             subject: dict[str, Any] | None = None, session: dict[str, Any] | None = None,
+             events_from_stim: bool = True, preload: bool = False,
+             verbose: bool | str | None = None, **mne_kwargs: Any):
+    """Read a Neuromag/MNE FIF raw file (through ``mne.io.read_raw_fif``).
+
+    MEG (grad + mag) becomes the ``meg`` block, EEG ``eeg``, EOG/ECG/EMG ``aux``,
+    stim channels ``stim``; stim pulses become events when ``events_from_stim``.
+    Split files are followed by MNE.  See :func:`read_edf` for the parameters.
+    """
+    import mne
+
+    path = Path(path)
+    try:
+        raw = mne.io.read_raw_fif(path, preload=preload, verbose="error", **mne_kwargs)
+    except Exception as exc:
+        raise _wrap_mne_error(path, "FIF", exc) from exc
+    sources = [Path(f) for f in raw.filenames if f is not None] or [path]
+    prov = make_provenance(sources=sources, loader="neurodata.io.read_fif",
+                           parameters={"preload": preload, "events_from_stim": events_from_stim,
+                                       "channel_types": channel_types, **mne_kwargs},
+                           packages=("mne",))
+    return from_mne(raw, channel_types=channel_types, subject=subject, session=session,
+                    events_from_stim=events_from_stim, provenance=prov)
+
+
+register_reader(ReaderSpec("EDF", (".edf",), "EEG / sEEG / ECoG / PSG", read_edf,
+                           "mne.io.read_raw_edf",
+                           "signals in V (per native rate), channel names/types, annotations "
+                           "→ events, subject id, start time"))
+register_reader(ReaderSpec("BDF", (".bdf",), "EEG", read_bdf, "mne.io.read_raw_bdf",
+                           "as EDF; status channel → stim block and events"))
+register_reader(ReaderSpec("FIF", (".fif", ".fif.gz"), "MEG / EEG", read_fif,
+                           "mne.io.read_raw_fif",
+                           "signals in SI (T, T/m, V), types, positions, bads, annotations and "
+                           "stim pulses → events"))

@@ -1,0 +1,159 @@
+"""Small real recordings bundled with neuroloom, registered by name.
+
+They let the demo, the notebooks and the examples run on a fresh machine with no
+download.  Every file is redistributed under its own permissive licence (see
+``neurodata/sample_data/README.md``); cite the sources when you use them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import FormatError, MissingFileError
+
+__all__ = ["SAMPLES", "sample_path", "list_samples", "load_sample"]
+
+SAMPLE_DIR = Path(__file__).parent / "sample_data"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A bundled file: where it is, what it is, and under which licence."""
+
+    name: str
+    relpath: str
+    sha256: str
+    modality: str
+    description: str
+    license: str
+    source: str
+    citation: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _seeg_options() -> dict[str, Any]:
+    table = pd.read_csv(SAMPLE_DIR / "seeg" / "sample_seeg_electrodes.tsv", sep="\t")
+    types = {n: "seeg" for n in table["name"]}
+    types.update({f"DC0{i}": "misc" for i in range(1, 9)})
+    types.update({"EKG1": "ecg", "EKG2": "ecg"})
+    return {"channel_types": types}
+
+
+SAMPLES: dict[str, Sample] = {
+    s.name: s
+    for s in [
+        Sample(
+            "eegmmidb_s001r04", "eegmmidb/S001R04.edf",
+            "3d161f88e1c00632585287d2ce584c2bc0f08862438eb255ea8723e00fac693d",
+            "eeg",
+            "PhysioNet EEG Motor Movement/Imagery, subject 1 run 4 (motor imagery, left/right "
+            "fist): 64 EEG channels, 160 Hz, 125 s, events T0 rest / T1 left / T2 right.",
+            "Open Data Commons Attribution License v1.0",
+            "https://physionet.org/content/eegmmidb/1.0.0/S001/S001R04.edf",
+            "Schalk G. et al. (2004) BCI2000: a general-purpose brain-computer interface "
+            "system. IEEE TBME 51(6):1034-1043; Goldberger A. et al. (2000) PhysioNet. "
+            "Circulation 101(23):e215-e220.",
+        ),
+        Sample(
+            "mne_sample_audvis_sss", "mne_sample/sample_audvis_trunc_raw_sss.fif",
+            "4bae370b8b640b39c4e99782f46d66fe539bd5571413c439072f329aff7552fb",
+            "meg",
+            "MNE 'sample' auditory/visual dataset, 1 s, Maxwell-filtered Neuromag FIF: 204 grad, "
+            "102 mag, 60 EEG, 1 EOG, 9 stim channels at 300.3 Hz.",
+            "BSD-3-Clause (MNE-Python testing data)",
+            "https://github.com/mne-tools/mne-testing-data (SSS/sample_audvis_trunc_raw_sss.fif)",
+            "Gramfort A. et al. (2013) MEG and EEG data analysis with MNE-Python. Front. "
+            "Neurosci. 7:267.",
+        ),
+        Sample(
+            "seeg_epilepsy", "seeg/sample_seeg.edf",
+            "c732f0a1b15bfba9ac73d990eb1ef75bf47fb0e32e8b04b059ce009dfc4fcc8c",
+            "seeg",
+            "Stereo-EEG of an epilepsy patient (MNE misc data): 88 depth contacts + 8 DC + "
+            "2 EKG channels, 1000 Hz, 20 s, 3 annotations.  The EDF labels every contact "
+            "'EEG'; load_sample applies the sEEG/ECG/misc types.",
+            "BSD-3-Clause (MNE-Python misc data)",
+            "https://github.com/mne-tools/mne-misc-data (seeg/sample_seeg.edf)",
+            "Gramfort A. et al. (2013) MEG and EEG data analysis with MNE-Python. Front. "
+            "Neurosci. 7:267.",
+        ),
+        Sample(
+            "seeg_epilepsy_electrodes", "seeg/sample_seeg_electrodes.tsv",
+            "81a0b3fca168cb926b929c020bbfc808705300e06e84cf79f2b9da05ac64ea28",
+            "seeg",
+            "Contact coordinates (MNI, mm) of seeg_epilepsy: columns name, x, y, z.",
+            "BSD-3-Clause (MNE-Python misc data)",
+            "https://github.com/mne-tools/mne-misc-data (seeg/sample_seeg_electrodes.tsv)",
+            "Gramfort A. et al. (2013) Front. Neurosci. 7:267.",
+        ),
+    ]
+}
+
+
+def sample_path(name: str, *, check: bool = False) -> Path:
+    """Path of a bundled sample file.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SAMPLES` (see :func:`list_samples`).
+    check : bool, default=False
+        Verify the file's sha256 against the registry.
+
+    Examples
+    --------
+    >>> import neurodata as nd
+    >>> nd.sample_path("eegmmidb_s001r04").name
+    'S001R04.edf'
+    """
+    if name not in SAMPLES:
+        raise MissingFileError(f"no bundled sample named {name!r}; available: "
+                               f"{sorted(SAMPLES)}")
+    sample = SAMPLES[name]
+    path = SAMPLE_DIR / sample.relpath
+    if not path.exists():
+        raise MissingFileError("bundled sample file is missing from the installation; "
+                               "reinstall neuroloom", path=path)
+    if check:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != sample.sha256:
+            raise FormatError(f"sha256 {digest} does not match the registry ({sample.sha256}); "
+                              "the file was modified", path=path)
+    return path
+
+
+def list_samples() -> pd.DataFrame:
+    """Table of bundled samples (name, modality, licence, description)."""
+    return pd.DataFrame([{"name": s.name, "file": s.relpath, "modality": s.modality,
+                          "license": s.license, "description": s.description}
+                         for s in SAMPLES.values()])
+
+
+def load_sample(name: str, **kwargs: Any):
+    """Load a bundled recording with the options it needs (e.g. sEEG channel types).
+
+    For ``seeg_epilepsy`` the contact positions from the electrodes table are added
+    (MNI, converted from mm to m, coordinate frame ``mni_tal``).
+    """
+    from .io import load
+
+    if name == "seeg_epilepsy":
+        options = _seeg_options()
+        options.update(kwargs)
+        rec = load(sample_path(name), **options)
+        table = pd.read_csv(sample_path("seeg_epilepsy_electrodes"), sep="\t")
+        ch = rec.timeseries["seeg"].channels
+        pos = table.set_index("name").loc[ch["name"], ["x", "y", "z"]].to_numpy() / 1000.0
+        ch.loc[:, ["x", "y", "z"]] = pos.astype(np.float64)
+        ch["coord_frame"] = "mni_tal"
+        rec.provenance["steps"].append({"name": "electrode_positions",
+                                        "parameters": {"file": SAMPLES["seeg_epilepsy_electrodes"].relpath,
+                                                       "unit": "mm", "coord_frame": "mni_tal"}})
+        return rec
+    return load(sample_path(name), **kwargs)
