@@ -39,7 +39,8 @@ class MappedRows:
         The mmap the views point into (kept alive with the reader).
     """
 
-    def __init__(self, blocks: list[np.ndarray], block_rows: int, shape: tuple[int, int], owner: Any):
+    def __init__(self, blocks: list[np.ndarray], block_rows: int, shape: tuple[int, int],
+                 owner: Any):
         self._blocks = blocks
         self._block_rows = block_rows
         self.shape = shape

@@ -139,7 +139,9 @@ def channel_problems(table: pd.DataFrame, n_channels: int | None = None) -> list
     problems: list[str] = []
     missing = [c for c in CHANNEL_COLUMNS if c not in table.columns]
     if missing:
-        problems.append(f"channel table lacks column(s) {missing}; expected {list(CHANNEL_COLUMNS)}")
+        problems.append(
+            f"channel table lacks column(s) {missing}; expected {list(CHANNEL_COLUMNS)}"
+        )
         return problems
     if n_channels is not None and len(table) != n_channels:
         problems.append(
@@ -160,7 +162,9 @@ def channel_problems(table: pd.DataFrame, n_channels: int | None = None) -> list
     return problems
 
 
-def check_channels(table: pd.DataFrame, n_channels: int | None = None, *, path=None) -> pd.DataFrame:
+def check_channels(
+    table: pd.DataFrame, n_channels: int | None = None, *, path=None
+) -> pd.DataFrame:
     """Validate a channel table and return it with contract dtypes.
 
     Raises

@@ -100,7 +100,9 @@ class Events:
         for key, vals in extra.items():
             vals = list(vals)
             if len(vals) != n:
-                raise ValidationError(f"event column {key!r} has {len(vals)} entries for {n} events")
+                raise ValidationError(
+                    f"event column {key!r} has {len(vals)} entries for {n} events"
+                )
             table[key] = vals
         self._table = self._check(table)
 

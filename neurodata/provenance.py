@@ -19,7 +19,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["sha256_file", "file_record", "make_provenance", "software_versions", "NEUROLOOM_VERSION"]
+__all__ = [
+    "sha256_file", "file_record", "make_provenance", "software_versions", "NEUROLOOM_VERSION",
+]
 
 try:
     NEUROLOOM_VERSION = metadata.version("neuroloom")

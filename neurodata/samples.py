@@ -152,8 +152,8 @@ def load_sample(name: str, **kwargs: Any):
         pos = table.set_index("name").loc[ch["name"], ["x", "y", "z"]].to_numpy() / 1000.0
         ch.loc[:, ["x", "y", "z"]] = pos.astype(np.float64)
         ch["coord_frame"] = "mni_tal"
-        rec.provenance["steps"].append({"name": "electrode_positions",
-                                        "parameters": {"file": SAMPLES["seeg_epilepsy_electrodes"].relpath,
-                                                       "unit": "mm", "coord_frame": "mni_tal"}})
+        params = {"file": SAMPLES["seeg_epilepsy_electrodes"].relpath, "unit": "mm",
+                  "coord_frame": "mni_tal"}
+        rec.provenance["steps"].append({"name": "electrode_positions", "parameters": params})
         return rec
     return load(sample_path(name), **kwargs)

@@ -40,7 +40,9 @@ def spike_problems(times: np.ndarray, unit_index: np.ndarray, units: pd.DataFram
             f"[{unit_index.min()}, {unit_index.max()}]"
         )
     if not (np.isfinite(t_start) and np.isfinite(t_stop)) or t_stop < t_start:
-        problems.append(f"t_start={t_start} and t_stop={t_stop} must be finite with t_start <= t_stop")
+        problems.append(
+            f"t_start={t_start} and t_stop={t_stop} must be finite with t_start <= t_stop"
+        )
     elif times.size and (times[0] < t_start or times[-1] > t_stop):
         problems.append(
             f"spike times [{times[0]:g}, {times[-1]:g}] s fall outside [t_start, t_stop] = "

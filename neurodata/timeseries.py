@@ -153,7 +153,9 @@ class TimeSeries:
         if rate is not None:
             rate = float(rate)
             if not (math.isfinite(rate) and rate > 0):
-                raise ValidationError(f"rate must be a positive number of Hz; got {rate!r}", path=_path)
+                raise ValidationError(
+                    f"rate must be a positive number of Hz; got {rate!r}", path=_path
+                )
             if not math.isfinite(float(t0)):
                 raise ValidationError(f"t0 must be finite seconds; got {t0!r}", path=_path)
             self._timestamps = None
