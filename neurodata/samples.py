@@ -59,6 +59,8 @@ SAMPLES: dict[str, Sample] = {
             "Schalk G. et al. (2004) BCI2000: a general-purpose brain-computer interface "
             "system. IEEE TBME 51(6):1034-1043; Goldberger A. et al. (2000) PhysioNet. "
             "Circulation 101(23):e215-e220.",
+            {"subject": {"id": "S001", "species": "Homo sapiens"},
+             "session": {"task": "motor imagery (left/right fist)"}},
         ),
         Sample(
             "mne_sample_audvis_sss", "mne_sample/sample_audvis_trunc_raw_sss.fif",
@@ -70,6 +72,8 @@ SAMPLES: dict[str, Sample] = {
             "https://github.com/mne-tools/mne-testing-data (SSS/sample_audvis_trunc_raw_sss.fif)",
             "Gramfort A. et al. (2013) MEG and EEG data analysis with MNE-Python. Front. "
             "Neurosci. 7:267.",
+            {"subject": {"id": "sample", "species": "Homo sapiens"},
+             "session": {"task": "auditory/visual stimulation"}},
         ),
         Sample(
             "seeg_epilepsy", "seeg/sample_seeg.edf",
@@ -143,8 +147,10 @@ def load_sample(name: str, **kwargs: Any):
     """
     from .io import load
 
+    options = dict(SAMPLES[name].options) if name in SAMPLES else {}
     if name == "seeg_epilepsy":
-        options = _seeg_options()
+        options.update(_seeg_options())
+        options["subject"] = {"species": "Homo sapiens"}
         options.update(kwargs)
         rec = load(sample_path(name), **options)
         table = pd.read_csv(sample_path("seeg_epilepsy_electrodes"), sep="\t")
@@ -156,4 +162,5 @@ def load_sample(name: str, **kwargs: Any):
                   "coord_frame": "mni_tal"}
         rec.provenance["steps"].append({"name": "electrode_positions", "parameters": params})
         return rec
-    return load(sample_path(name), **kwargs)
+    options.update(kwargs)
+    return load(sample_path(name), **options)
