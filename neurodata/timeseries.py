@@ -173,7 +173,7 @@ class TimeSeries:
                 i = int(np.argmin(steps > 0))
                 raise ValidationError(
                     "timestamps must be strictly increasing; "
-                    f"found t[{i}]={ts[i]!r} followed by t[{i + 1}]={ts[i + 1]!r}",
+                    f"found t[{i}]={float(ts[i])!r} followed by t[{i + 1}]={float(ts[i + 1])!r}",
                     path=_path,
                 )
             self._timestamps = ts

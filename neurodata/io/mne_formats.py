@@ -41,6 +41,33 @@ def _edf_rate_groups(raw: Any) -> dict[float, list[str]]:
     return groups
 
 
+def _edf_physical_dims(path: Path) -> dict[str, str]:
+    """Signal label → physical dimension, straight from the EDF/BDF header."""
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+        n_signals = int(head[252:256].decode("ascii").strip())
+        fields = fh.read(256 * n_signals)
+    labels = [fields[i * 16:(i + 1) * 16].decode("latin-1").strip() for i in range(n_signals)]
+    base = 96 * n_signals  # after labels (16 bytes) and transducer types (80 bytes)
+    dims = [fields[base + i * 8:base + (i + 1) * 8].decode("latin-1").strip()
+            for i in range(n_signals)]
+    return dict(zip(labels, dims, strict=True))
+
+
+def _non_voltage_channels(raw: Any, path: Path) -> dict[str, str]:
+    """Channels MNE could not scale to volts ('n/a' unit) → their header unit.
+
+    MNE types every EDF signal as EEG; a temperature or position signal is not one,
+    so such channels become ``misc`` with the unit the header gives.
+    """
+    orig = getattr(raw, "_orig_units", None) or {}
+    odd = [n for n in raw.ch_names if orig.get(n) == "n/a"]
+    if not odd:
+        return {}
+    dims = _edf_physical_dims(path)
+    return {n: (dims.get(n) or "a.u.") for n in odd}
+
+
 def _read_edf_like(path: Path, kind: str, mne_reader: Any, *, channel_types, subject,
                    session, preload: bool, loader: str, **mne_kwargs: Any):
     path = Path(path)
@@ -48,6 +75,12 @@ def _read_edf_like(path: Path, kind: str, mne_reader: Any, *, channel_types, sub
         raw = mne_reader(path, preload=False, verbose="error", **mne_kwargs)
     except Exception as exc:  # MNE raises ValueError/RuntimeError/OSError for bad files
         raise _wrap_mne_error(path, kind, exc) from exc
+    odd_units = _non_voltage_channels(raw, path)
+    unknown = sorted(set(channel_types or {}) - set(raw.ch_names))
+    if unknown:
+        raise FormatError(f"channel_types names channels not in the file: {unknown[:10]}; "
+                          f"channels are e.g. {raw.ch_names[:8]}", path=path)
+    channel_types = {**{n: "misc" for n in odd_units}, **(channel_types or {})}
     groups = _edf_rate_groups(raw)
     params = {"preload": preload, "channel_types": channel_types, **mne_kwargs}
     prov = make_provenance(sources=[path], loader=loader, parameters=params, packages=("mne",))
@@ -59,19 +92,25 @@ def _read_edf_like(path: Path, kind: str, mne_reader: Any, *, channel_types, sub
             if abs(sub.info["sfreq"] - rate) > 1e-6:
                 raise FormatError(f"signals at {rate:g} Hz could not be read at their native "
                                   "rate", path=path)
+            types = {n: t for n, t in channel_types.items() if n in names}
             recs.append((rate, from_mne(sub.load_data() if preload else sub,
-                                        channel_types=channel_types, subject=subject,
+                                        channel_types=types, subject=subject,
                                         session=session, provenance=prov)))
-        base = recs[0][1]
-        for rate, rec in recs[1:]:
-            for name, ts in rec.timeseries.items():
+        rec = recs[0][1]
+        for rate, other in recs[1:]:
+            for name, ts in other.timeseries.items():
                 ts.name = f"{name}_{rate:g}hz"
-                base.timeseries[ts.name] = ts
-        return base
-    if preload:
-        raw.load_data(verbose=False)
-    return from_mne(raw, channel_types=channel_types, subject=subject, session=session,
-                    provenance=prov)
+                rec.timeseries[ts.name] = ts
+    else:
+        if preload:
+            raw.load_data(verbose=False)
+        rec = from_mne(raw, channel_types=channel_types, subject=subject, session=session,
+                       provenance=prov)
+    for ts in rec.timeseries.values():
+        for i, name in enumerate(ts.ch_names):
+            if name in odd_units:
+                ts.channels.loc[i, "unit"] = odd_units[name]
+    return rec
 
 
 def _check_size(path: Path, kind: str) -> None:
