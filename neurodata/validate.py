@@ -94,8 +94,8 @@ def _check_timeseries(name: str, g: h5py.Group, errors: list[str], warnings: lis
                 errors.append(f"{where}/timestamps: contain NaN or inf")
             elif t.size > 1 and not np.all(np.diff(t) > 0):
                 i = int(np.argmin(np.diff(t) > 0))
-                errors.append(f"{where}/timestamps: not strictly increasing (t[{i}]={float(t[i])!r}, "
-                              f"t[{i + 1}]={float(t[i + 1])!r})")
+                errors.append(f"{where}/timestamps: not strictly increasing "
+                              f"(t[{i}]={float(t[i])!r}, t[{i + 1}]={float(t[i + 1])!r})")
         if "rate" in g.attrs:
             warnings.append(f"{where}: has both timestamps and a rate; the timestamps are used")
     else:
