@@ -104,7 +104,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for w in report.warnings:
             print(f"  warning: {w}")
         return 0
-    print(str(report), file=sys.stderr)
+    print(str(report))  # every violation, one per line, on stdout
+    print(f"neuroloom validate: error: {args.file}: {len(report.errors)} violation(s) of the "
+          "recording format (listed above)", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
