@@ -36,8 +36,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import neurodata as nd  # noqa: E402
 from _common import best_rate, print_table  # noqa: E402
+
+import neurodata as nd  # noqa: E402
 
 WINDOW_S = 2.0
 
@@ -149,7 +150,6 @@ def bench_config(n_ch: int, rate: float, seconds: float, n_windows: int, n_mne: 
         rec.close()
         gz.close()
         f.close()
-        del mm, raw
         label = f"{n_ch} ch × {rate:g} Hz × {seconds / 60:g} min"
         return [{"config": label, "reader": k, "rate": v, "mne": rates["MNE FIF preload=False"],
                  "memmap": rates["numpy memmap"]} for k, v in rates.items()]
@@ -175,12 +175,12 @@ def chunk_study(quick: bool) -> None:
                 chunk = rec._file["timeseries/eeg/data"].chunks
                 dset = rec._file["timeseries/eeg/data"]
 
-                def mapped_reads(ts=ts):
+                def mapped_reads(ts=ts, starts=starts, win=win):
                     for s in starts:
                         ts.slice_samples(s, s + win)
                     return len(starts)
 
-                def h5py_reads(dset=dset):
+                def h5py_reads(dset=dset, starts=starts, win=win):
                     for s in starts[:500]:
                         dset[s:s + win]
                     return 500

@@ -48,13 +48,16 @@ SUPPORTED_MAJOR = 1
 SUPPORTED_MINOR = 0
 
 #: Target bytes per chunk of ``/timeseries/*/data``.  Measured with
-#: ``benchmarks/bench_io.py --chunk-study`` (64 ch × 160 Hz and 256 ch × 1 kHz, 1 h,
-#: 2-s random windows, page cache warm): through the memory-mapped path the chunk
-#: height hardly matters (±10 %) as long as a window rarely spans more than two
-#: chunks; through plain h5py (compressed files) 256 KiB – 1 MiB chunks read fastest
-#: (smaller ones pay per-chunk overhead, larger ones read unneeded rows).  1 MiB gives
-#: 4096 rows at 64 channels, 1024 rows at 256 channels; the contract caps rows at 4096.
-CHUNK_TARGET_BYTES = 1 << 20
+#: ``benchmarks/bench_io.py --chunk-study --quick`` (random 2-s windows, page cache
+#: warm, 2 cores; windows/s through the memory map | through plain h5py):
+#:
+#:   64 ch × 160 Hz:  64 KiB 133k | 55k,  256 KiB 161k | 50k,  1 MiB 135k | 27k,  4 MiB 107k | 14k
+#:   256 ch × 1 kHz:  64 KiB 7.1k | 2.5k, 256 KiB 8.8k | 3.4k, 1 MiB 7.8k | 2.8k, 4 MiB 10k | 1.8k
+#:
+#: The mapped path is flat within noise (±20 %); plain h5py reads, used for compressed
+#: files, are fastest at 64–256 KiB.  256 KiB gives 1024 rows at 64 channels and 256 rows
+#: at 256 channels; the contract caps rows at 4096.
+CHUNK_TARGET_BYTES = 256 << 10
 MAX_CHUNK_ROWS = 4096
 MIN_CHUNK_ROWS = 16
 #: Rows copied per write step while streaming data from a (possibly lazy) source.

@@ -117,18 +117,24 @@ def map_rows(dset: h5py.Dataset) -> MappedRows | None:
         mm.close()
         return None
     chunk_bytes = chunk_rows * row_bytes
-    offsets = np.empty(n_blocks, dtype=np.int64)
-    for i in range(n_blocks):
-        info = dset.id.get_chunk_info(i)
+    offsets = np.full(n_blocks, -1, dtype=np.int64)
+    sizes_ok = True
+
+    def visit(info) -> None:  # chunk_iter is O(n); get_chunk_info(i) is O(n) per call
+        nonlocal sizes_ok
         offsets[info.chunk_offset[0] // chunk_rows] = info.byte_offset
-        if info.size != chunk_bytes:
-            del buf
-            mm.close()
-            return None
-    if offsets.max() + chunk_bytes > buf.size:
+        sizes_ok &= info.size == chunk_bytes and info.filter_mask == 0
+
+    dset.id.chunk_iter(visit)
+    if not sizes_ok or offsets.min() < 0 or offsets.max() + chunk_bytes > buf.size:
         del buf
         mm.close()
         return None
+    if n_blocks > 1 and np.all(np.diff(offsets) == chunk_bytes):
+        # Chunks written in order lie back to back: one view, no window straddles chunks.
+        whole = buf[offsets[0] : offsets[0] + n_blocks * chunk_bytes].view(dtype)
+        return MappedRows([whole.reshape(n_blocks * chunk_rows, n_cols)],
+                          n_blocks * chunk_rows, (n_rows, n_cols), mm)
     blocks = [
         buf[o : o + chunk_bytes].view(dtype).reshape(chunk_rows, n_cols) for o in offsets
     ]

@@ -65,9 +65,9 @@ def test_file_layout_follows_the_contract(tmp_path):
         assert f["subject"].attrs["species"] == "Homo sapiens"
 
 
-@pytest.mark.parametrize("n_channels,rows", [(64, 4096), (256, 1024), (376, 512),
+@pytest.mark.parametrize("n_channels,rows", [(1, 4096), (64, 1024), (256, 256), (376, 128),
                                              (20_000, 16)])
-def test_chunk_rows_target_one_mebibyte(n_channels, rows):
+def test_chunk_rows_target_256_kib(n_channels, rows):
     assert chunk_rows_for(n_channels) == rows
 
 
@@ -189,3 +189,36 @@ def test_repr_is_informative():
     assert "7 eeg" in repr(rec.timeseries["eeg"]) and "250 Hz" in repr(rec.timeseries["eeg"])
     assert "left: 2" in repr(rec.events)
     assert "2 units" in repr(rec.spikes["units"])
+
+
+def test_chunks_stored_out_of_order_are_mapped_per_chunk(tmp_path):
+    """Files written by other tools may store chunks in any order; reads stay exact."""
+    rng = np.random.default_rng(4)
+    n_ch = 32
+    rows = chunk_rows_for(n_ch)
+    data = rng.standard_normal((rows * 5 + 3, n_ch)).astype(np.float32)
+    path = nd.Recording([nd.TimeSeries(data, rate=100.0, modality="eeg")]).save(tmp_path / "r.h5")
+    with h5py.File(path, "r+") as f:
+        g = f["timeseries/eeg"]
+        del g["data"]
+        d = g.create_dataset("data", shape=data.shape, dtype="f4", chunks=(rows, n_ch))
+        for k in reversed(range(6)):  # allocate the last chunk first
+            d[k * rows:(k + 1) * rows] = data[k * rows:(k + 1) * rows]
+    with nd.open(path) as rec:
+        ts = rec.timeseries["eeg"]
+        assert ts._mapped is not None and len(ts._mapped._blocks) == 6
+        for start, stop in [(0, 10), (rows - 3, rows + 3), (rows - 1, 4 * rows + 2),
+                            (5 * rows, 5 * rows + 3), (0, data.shape[0])]:
+            np.testing.assert_array_equal(ts.slice_samples(start, stop), data[start:stop])
+
+
+def test_contiguous_dataset_from_other_tools_is_mapped(tmp_path):
+    data = np.arange(600, dtype=np.float32).reshape(200, 3)
+    path = nd.Recording([nd.TimeSeries(data, rate=10.0, modality="eeg")]).save(tmp_path / "r.h5")
+    with h5py.File(path, "r+") as f:
+        del f["timeseries/eeg/data"]
+        f["timeseries/eeg"].create_dataset("data", data=data)  # contiguous layout
+    with nd.open(path) as rec:
+        ts = rec.timeseries["eeg"]
+        assert ts._mapped is not None
+        np.testing.assert_array_equal(ts.slice(2.0, 5.0), data[20:50])
