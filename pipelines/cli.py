@@ -173,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="convert + validate the bundled samples, write a report")
     d.add_argument("--out", default="results/demo", help="output folder (default results/demo)")
     d.set_defaults(func=cmd_demo)
+
+    from .commands import command_modules
+
+    for module in command_modules():
+        module.register(sub)
     return p
 
 
