@@ -17,7 +17,27 @@ __all__ = ["ReaderSpec", "register_reader", "supported_formats", "find_reader", 
 
 @dataclass(frozen=True)
 class ReaderSpec:
-    """One source format: how to recognise it and which function reads it."""
+    """One source format: how to recognise it and which function reads it.
+
+    Parameters
+    ----------
+    name : str
+        Format name (``format=`` in :func:`load`).
+    extensions : tuple of str
+        Lower-case name endings (``".edf"``, ``".nii.gz"``); for folder formats, the
+        names the folder may have ("" matches any folder).
+    modality, library, keeps : str
+        Documentation: what the format holds, which library parses it, what we keep.
+    reader : callable
+        ``reader(path, **options) -> Recording``.
+    folder : bool
+        The format is a folder (suite2p plane, BIDS root, ...) rather than a file.
+    sniff : callable or None
+        ``sniff(path) -> bool`` looks at the content.  When several formats share an
+        extension (``.mat``, ``.eeg``, files inside a BIDS tree), the ones whose sniff
+        accepts the file win, in registration order (newest first); formats without
+        ``sniff`` are the fallback.
+    """
 
     name: str
     extensions: tuple[str, ...]
@@ -26,6 +46,7 @@ class ReaderSpec:
     library: str
     keeps: str
     folder: bool = False
+    sniff: Callable[[Path], bool] | None = None
 
 
 _READERS: list[ReaderSpec] = []
@@ -63,11 +84,22 @@ def find_reader(path: str | os.PathLike, format: str | None = None) -> ReaderSpe
         raise FormatError(f"unknown format {format!r}; supported: "
                           f"{sorted({s.name for s in _READERS})}", path=p)
     name = p.name.lower()
-    for spec in _READERS:
-        if spec.folder != p.is_dir():
-            continue
-        if any(name.endswith(ext) for ext in spec.extensions):
-            return spec
+    candidates = [s for s in _READERS if s.folder == p.is_dir()
+                  and any(name.endswith(ext) for ext in s.extensions)]
+    for spec in candidates:
+        if spec.sniff is not None:
+            try:
+                if spec.sniff(p):
+                    return spec
+            except (OSError, ValueError):
+                continue
+    fallback = [s for s in candidates if s.sniff is None]
+    if fallback:
+        return fallback[0]
+    if candidates:
+        raise FormatError(
+            f"the content matches none of the formats using this extension "
+            f"({', '.join(s.name for s in candidates)})", path=p)
     listing = ", ".join(f"{s.name} ({' '.join(s.extensions)})" for s in reversed(_READERS))
     raise FormatError(
         f"unsupported file type {_suffix(p) or '(no extension)'!r}; supported formats: {listing}",
