@@ -167,7 +167,7 @@ def nonneg_cp(
     n_restarts: int = 5,
     n_iter_max: int = 500,
     tol: float = 1e-7,
-    n_inner: int = 1,
+    n_inner: int | None = None,
     init: Any = "random",
     random_state: int | np.random.Generator | None = None,
     backend: str = "numpy",
@@ -212,9 +212,11 @@ def nonneg_cp(
     tol : float, default=1e-7
         Stop when the relative error changes by less than ``tol`` between two iterations;
         0 runs exactly ``n_iter_max`` iterations.
-    n_inner : int, default=1
-        Inner sweeps of the update over one factor before moving to the next mode (cheap:
-        they touch only the factor and R×R matrices).
+    n_inner : int, optional
+        Inner sweeps of the update over one factor before moving to the next mode.  They
+        touch only the factor and R×R matrices, so they are cheap next to the two passes
+        over the tensor and make each iteration go further.  Default 5 for HALS (as
+        tensorly's ``non_negative_parafac_hals``), 1 for MU (the classic update).
     init : "random", CPResult, sequence of 3 arrays or (weights, factors), default="random"
         Start of the first run.  Random starts are uniform in [0, 1) and rescaled to fit
         the data's norm.
@@ -271,6 +273,8 @@ def nonneg_cp(
         raise NTFInputError(f"method must be one of {_METHODS}, got {method!r}")
     n_restarts = _check_int("n_restarts", n_restarts, 1)
     n_iter_max = _check_int("n_iter_max", n_iter_max, 1)
+    if n_inner is None:
+        n_inner = 5 if method == "hals" else 1
     n_inner = _check_int("n_inner", n_inner, 1)
     if not isinstance(tol, numbers.Real) or not tol >= 0:
         raise NTFInputError(f"tol must be a number >= 0, got {tol!r}")
@@ -381,7 +385,7 @@ class NonnegCP(BaseEstimator):
         n_restarts: int = 5,
         n_iter_max: int = 500,
         tol: float = 1e-7,
-        n_inner: int = 1,
+        n_inner: int | None = None,
         init: Any = "random",
         random_state: int | np.random.Generator | None = None,
         backend: str = "numpy",
