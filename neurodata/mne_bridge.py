@@ -53,6 +53,19 @@ _TO_MNE_TYPE = {"eeg": "eeg", "grad": "grad", "mag": "mag", "meg": "mag", "seeg"
 _FIFF_UNITS = {107: "V", 112: "T", 201: "T/m", 202: "A*m", 114: "degC", 6: "mol",
                -1: "a.u.", 0: "a.u."}
 _UNIT_TO_FIFF = {"V": 107, "T": 112, "T/m": 201}
+# Units that vendor readers keep unscaled or scale to SI for non-electrode channels
+# (MNE's ``raw._orig_units``): how they read after MNE's scaling.
+_ORIG_UNITS_SI = {"µS": "S", "uS": "S", "S": "S", "C": "degC", "°C": "degC", "N": "N",
+                  "n/a": "a.u.", "ARU": "a.u.", "": "a.u."}
+_VOLTAGE_UNITS = {"V", "mV", "µV", "uV", "nV"}
+
+
+def _unit_for(ch: dict, orig_unit: str | None) -> str:
+    """Unit of a channel after MNE's reading, spelled as SI where there is one."""
+    fiff = _FIFF_UNITS.get(int(ch["unit"]), "a.u.")
+    if orig_unit is None or orig_unit in _VOLTAGE_UNITS or fiff in ("T", "T/m"):
+        return fiff
+    return _ORIG_UNITS_SI.get(orig_unit, orig_unit)
 _FRAMES = {0: "unknown", 1: "meg", 2: "isotrak", 3: "hpi", 4: "head", 5: "mri"}
 _FRAME_CODES = {v: k for k, v in _FRAMES.items()}
 
@@ -175,6 +188,7 @@ def from_mne(
         our_types[i] = ours
         blocks.setdefault(block, []).append(i)
     bads = set(info["bads"])
+    orig_units = getattr(raw, "_orig_units", None) or {}
     timeseries = []
     for block, picks in blocks.items():
         positions, frames, units = [], [], []
@@ -183,8 +197,7 @@ def from_mne(
             pos, frame = _channel_position(ch)
             positions.append(pos)
             frames.append(frame)
-            unit = _FIFF_UNITS.get(int(ch["unit"]), "a.u.")
-            units.append(unit)
+            units.append(_unit_for(ch, orig_units.get(raw.ch_names[i])))
         names = [raw.ch_names[i] for i in picks]
         table = make_channels(
             names,

@@ -194,6 +194,40 @@ def read_bdf(path: str | os.PathLike, *, channel_types: dict[str, str] | None = 
                           loader="neurodata.io.read_bdf", **mne_kwargs)
 
 
+def read_with_mne(path: Path, kind: str, open_raw: Any, *, loader: str,
+                  sources: list[Path] | None = None, channel_types=None, subject=None,
+                  session=None, events_from_stim: bool = True, preload: bool = False,
+                  parameters: dict[str, Any] | None = None):
+    """Open ``path`` with ``open_raw(path) -> mne.io.Raw`` and convert it.
+
+    MNE errors become :class:`FormatError` naming the file; provenance records every
+    file in ``sources`` (default: the files MNE opened).
+    """
+    path = Path(path)
+    try:
+        raw = open_raw(path)
+    except FormatError:
+        raise
+    except Exception as exc:  # MNE raises ValueError/RuntimeError/OSError/KeyError
+        raise _wrap_mne_error(path, kind, exc) from exc
+    unknown = sorted(set(channel_types or {}) - set(raw.ch_names))
+    if unknown:
+        raise FormatError(f"channel_types names channels not in the file: {unknown[:10]}; "
+                          f"channels are e.g. {raw.ch_names[:8]}", path=path)
+    if sources is None:
+        sources = [Path(f) for f in raw.filenames if f is not None] or [path]
+    if preload:
+        raw.load_data(verbose=False)
+    prov = make_provenance(sources=sources, loader=loader,
+                           parameters={"preload": preload, "channel_types": channel_types,
+                                       "events_from_stim": events_from_stim,
+                                       **(parameters or {})},
+                           packages=("mne",))
+    session = {"id": path.name.split(".")[0], **(session or {})}
+    return from_mne(raw, channel_types=channel_types, subject=subject, session=session,
+                    events_from_stim=events_from_stim, provenance=prov)
+
+
 @verbose
 def read_fif(path: str | os.PathLike, *, channel_types: dict[str, str] | None = None,
              subject: dict[str, Any] | None = None, session: dict[str, Any] | None = None,
@@ -207,18 +241,11 @@ def read_fif(path: str | os.PathLike, *, channel_types: dict[str, str] | None = 
     """
     import mne
 
-    path = Path(path)
-    try:
-        raw = mne.io.read_raw_fif(path, preload=preload, verbose="error", **mne_kwargs)
-    except Exception as exc:
-        raise _wrap_mne_error(path, "FIF", exc) from exc
-    sources = [Path(f) for f in raw.filenames if f is not None] or [path]
-    prov = make_provenance(sources=sources, loader="neurodata.io.read_fif",
-                           parameters={"preload": preload, "events_from_stim": events_from_stim,
-                                       "channel_types": channel_types, **mne_kwargs},
-                           packages=("mne",))
-    return from_mne(raw, channel_types=channel_types, subject=subject, session=session,
-                    events_from_stim=events_from_stim, provenance=prov)
+    return read_with_mne(
+        path, "FIF", lambda p: mne.io.read_raw_fif(p, verbose="error", **mne_kwargs),
+        loader="neurodata.io.read_fif", channel_types=channel_types, subject=subject,
+        session=session, events_from_stim=events_from_stim, preload=preload,
+        parameters=mne_kwargs)
 
 
 register_reader(ReaderSpec("EDF", (".edf",), "EEG / sEEG / ECoG / PSG", read_edf,
