@@ -278,7 +278,10 @@ def nonneg_cp(
     n_inner = _check_int("n_inner", n_inner, 1)
     if not isinstance(tol, numbers.Real) or not tol >= 0:
         raise NTFInputError(f"tol must be a number >= 0, got {tol!r}")
-    xp = get_namespace(backend, device)
+    try:
+        xp = get_namespace(backend, device)
+    except ValueError as exc:
+        raise NTFInputError(str(exc)) from exc
     x, m, dtype = _validate_tensor(tensor, mask, rank)
     rng = np.random.default_rng(random_state)
     xd = xp.asarray(x, dtype)
