@@ -66,7 +66,9 @@ def _unit_for(ch: dict, orig_unit: str | None) -> str:
     if orig_unit is None or orig_unit in _VOLTAGE_UNITS or fiff in ("T", "T/m"):
         return fiff
     return _ORIG_UNITS_SI.get(orig_unit, orig_unit)
-_FRAMES = {0: "unknown", 1: "meg", 2: "isotrak", 3: "hpi", 4: "head", 5: "mri"}
+_FRAMES = {0: "unknown", 1: "meg", 2: "isotrak", 3: "hpi", 4: "head", 5: "mri",
+           2001: "mri_voxel", 2002: "ras", 2003: "mni_tal", 2006: "fs_tal",
+           1001: "ctf_meg", 1004: "ctf_head"}
 _FRAME_CODES = {v: k for k, v in _FRAMES.items()}
 
 

@@ -1,0 +1,157 @@
+"""BIDS datasets (EEG, MEG, iEEG) through mne-bids.
+
+A data file inside a BIDS tree (``sub-01/eeg/sub-01_task-rest_eeg.edf``) is read with
+``mne_bids.read_raw_bids``, which applies the sidecars: ``channels.tsv`` (types,
+status → bad channels), ``electrodes.tsv`` + ``coordsystem.json`` (positions), and
+``events.tsv``.  The coordinate system named in ``*_coordsystem.json`` becomes the
+channels' ``coord_frame``; participants.tsv gives age, sex and species (BIDS: human
+unless a ``species`` column says otherwise).
+
+A BIDS *root* holds many recordings: :func:`bids_recordings` lists them and
+``neuroloom convert ROOT -o OUTDIR`` converts them all.
+
+Reference: Pernet et al. (2019) EEG-BIDS, Sci. Data 6:103; Holdgraf et al. (2019)
+iEEG-BIDS, Sci. Data 6:102; Appelhoff et al. (2019) MNE-BIDS, JOSS 4:1896.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .._logging import verbose
+from ..errors import FormatError
+from ._registry import ReaderSpec, register_reader
+from .mne_formats import read_with_mne
+
+__all__ = ["read_bids", "find_bids_root", "bids_recordings"]
+
+BIDS_DATATYPES = ("eeg", "meg", "ieeg")
+BIDS_EXTENSIONS = (".edf", ".bdf", ".vhdr", ".set", ".fif", ".con", ".sqd", ".ds")
+
+
+def find_bids_root(path: str | os.PathLike) -> Path | None:
+    """The closest folder above ``path`` holding ``dataset_description.json``."""
+    p = Path(path).absolute()
+    for parent in [p] + list(p.parents):
+        if (parent / "dataset_description.json").is_file():
+            return parent
+    return None
+
+
+def _sniff_bids_file(path: Path) -> bool:
+    return (path.name.startswith("sub-") and path.parent.name in BIDS_DATATYPES
+            and find_bids_root(path.parent) is not None)
+
+
+def _sniff_bids_root(path: Path) -> bool:
+    return (path / "dataset_description.json").is_file()
+
+
+def bids_recordings(root: str | os.PathLike) -> list[Path]:
+    """Every EEG/MEG/iEEG data file of a BIDS dataset, sorted."""
+    import mne_bids
+
+    paths = mne_bids.find_matching_paths(Path(root), datatypes=list(BIDS_DATATYPES),
+                                         extensions=list(BIDS_EXTENSIONS))
+    return sorted({Path(bp.fpath) for bp in paths})
+
+
+def _participant(root: Path, subject: str) -> dict[str, Any]:
+    import pandas as pd
+
+    table = root / "participants.tsv"
+    out: dict[str, Any] = {"id": f"sub-{subject}", "species": "Homo sapiens"}
+    if not table.exists():
+        return out
+    df = pd.read_csv(table, sep="\t", dtype=str, keep_default_na=False)
+    row = df[df["participant_id"] == f"sub-{subject}"]
+    if row.empty:
+        return out
+    for key in ("species", "sex", "age", "handedness", "hand", "strain", "genotype"):
+        if key in row and row.iloc[0][key] not in ("", "n/a"):
+            out[key] = row.iloc[0][key]
+    return out
+
+
+def _coordinate_system(data_file: Path) -> str | None:
+    """The coordinate system named by the coordsystem.json that applies to the file."""
+    for cand in sorted(data_file.parent.glob("*_coordsystem.json")):
+        meta = json.loads(cand.read_text())
+        for key in ("iEEGCoordinateSystem", "EEGCoordinateSystem", "MEGCoordinateSystem"):
+            if meta.get(key):
+                return str(meta[key])
+    return None
+
+
+@verbose
+def read_bids(path: str | os.PathLike, *, channel_types: dict[str, str] | None = None,
+              preload: bool = False, verbose: bool | str | None = None):
+    """Read one EEG/MEG/iEEG data file of a BIDS dataset with its sidecars.
+
+    Parameters
+    ----------
+    path : path-like
+        The data file (``.edf``, ``.vhdr``, ``.fif``, ...) inside a BIDS tree.
+    channel_types : dict or None
+        Overrides applied after ``channels.tsv``.
+    preload : bool, default=False
+    verbose : bool or str or None
+
+    Returns
+    -------
+    Recording
+        Session id is the file's BIDS basename (``sub-01_ses-01_task-rest_run-01``);
+        ``session`` also carries ``task``, ``bids_session``, ``run`` and ``datatype``.
+    """
+    import mne_bids
+
+    path = Path(path).absolute()
+    root = find_bids_root(path.parent)
+    if root is None:
+        raise FormatError("not inside a BIDS dataset (no dataset_description.json above it)",
+                          path=path)
+    try:
+        bids_path = mne_bids.get_bids_path_from_fname(path)
+    except Exception as exc:
+        raise FormatError(f"file name is not a BIDS name ({exc})", path=path) from exc
+    bids_path.update(root=root)
+    base = path.name[: path.name.rfind("_")]
+    sidecars = sorted(p for p in path.parent.glob(base + "_*")
+                      if p != path and p.suffix in (".tsv", ".json"))
+    sidecars += sorted(path.parent.glob(f"sub-{bids_path.subject}*_electrodes.tsv"))
+    sidecars += sorted(path.parent.glob(f"sub-{bids_path.subject}*_coordsystem.json"))
+    session = {"id": base, "task": bids_path.task, "bids_session": bids_path.session,
+               "run": bids_path.run, "datatype": bids_path.datatype}
+    rec = read_with_mne(
+        path, "BIDS", lambda p: mne_bids.read_raw_bids(bids_path, verbose="error"),
+        loader="neurodata.io.read_bids", sources=[path, *dict.fromkeys(sidecars)],
+        channel_types=channel_types, subject=_participant(root, bids_path.subject),
+        session={k: v for k, v in session.items() if v is not None}, preload=preload,
+        parameters={"bids_root": str(root)})
+    frame = _coordinate_system(path)
+    if frame:
+        for ts in rec.timeseries.values():
+            known = ts.channels[["x", "y", "z"]].notna().all(axis=1)
+            ts.channels.loc[known, "coord_frame"] = frame
+    return rec
+
+
+def _read_bids_root(path: Path, **_: Any):
+    n = len(bids_recordings(path))
+    raise FormatError(
+        f"is a BIDS dataset with {n} recording(s), not one recording; convert it with "
+        "`neuroloom convert ROOT -o OUTDIR`, or read one file with nd.load(FILE)", path=path)
+
+
+register_reader(ReaderSpec(
+    "BIDS", BIDS_EXTENSIONS, "EEG / MEG / iEEG", read_bids, "mne_bids.read_raw_bids",
+    "as the data format's reader, plus channels.tsv types and bad channels, electrodes.tsv "
+    "positions in the coordsystem.json frame, events.tsv, participants.tsv",
+    sniff=_sniff_bids_file))
+register_reader(ReaderSpec(
+    "BIDS dataset", ("",), "EEG / MEG / iEEG", _read_bids_root, "mne_bids",
+    "a root folder: every recording, converted one file each (neuroloom convert)",
+    folder=True, sniff=_sniff_bids_root))
