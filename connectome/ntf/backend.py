@@ -41,6 +41,11 @@ class NumpyNamespace:
     def scalar(self, x: Any) -> float:
         return float(x)
 
+    def sqnorm(self, x: np.ndarray) -> float:
+        # dot of the flat view: no temporary the size of the tensor
+        flat = x.reshape(-1)
+        return float(np.dot(flat, flat))
+
     def copy(self, x: np.ndarray) -> np.ndarray:
         return np.array(x, copy=True)
 
@@ -91,6 +96,10 @@ class TorchNamespace:
 
     def scalar(self, x: Any) -> float:
         return float(x.item()) if isinstance(x, self.torch.Tensor) else float(x)
+
+    def sqnorm(self, x: Any) -> float:
+        flat = x.reshape(-1)
+        return float(self.torch.dot(flat, flat).item())
 
     def copy(self, x: Any) -> Any:
         return x.clone()

@@ -98,7 +98,7 @@ def run_cp(
     n0, n1, n2 = tensor.shape
     x2 = tensor.reshape(n0, n1 * n2)
     m2 = mask.reshape(n0, n1 * n2) if mask is not None else None
-    norm_sq = xp.scalar((x2 * x2).sum())
+    norm_sq = xp.sqnorm(x2)
     norm = float(np.sqrt(norm_sq)) if norm_sq > 0 else 1.0
     errors: list[float] = []
     converged = False
@@ -114,7 +114,7 @@ def run_cp(
             # M0 = filled @ kr = A (GB∗GC) + resid @ kr avoids a second product with recon.
             recon = a @ kr.T
             resid = xp.where(m2, x2 - recon, 0.0)
-            errors.append(float(np.sqrt(max(xp.scalar((resid * resid).sum()), 0.0))) / norm)
+            errors.append(float(np.sqrt(max(xp.sqnorm(resid), 0.0))) / norm)
             data = recon + resid
             del recon
             m0 = a @ (gb * gc) + resid @ kr
@@ -142,6 +142,6 @@ def run_cp(
         # the history lags one sweep behind with a mask; close it with the final model
         recon = a @ _khatri_rao(b, c).T
         resid = xp.where(m2, x2 - recon, 0.0)
-        errors.append(float(np.sqrt(max(xp.scalar((resid * resid).sum()), 0.0))) / norm)
+        errors.append(float(np.sqrt(max(xp.sqnorm(resid), 0.0))) / norm)
         errors = errors[1:]  # drop the initial model's error: one entry per iteration
     return [a, b, c], errors, it, converged
