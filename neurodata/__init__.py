@@ -9,8 +9,10 @@
 
 from . import errors
 from ._logging import set_log_level, use_log_level
+from .batch import convert_many
 from .channels import CHANNEL_TYPES, make_channels
 from .connectivity import Connectivity
+from .dataset import Dataset, load_dataset
 from .errors import (
     FormatError,
     MissingFileError,
@@ -35,6 +37,7 @@ open = open_recording  # noqa: A001  (``nd.open(path)`` is the documented entry 
 __all__ = [
     "Recording", "TimeSeries", "SpikeTrains", "Events", "Connectivity", "make_channels",
     "CHANNEL_TYPES", "load", "open", "open_recording", "validate", "ValidationReport",
+    "convert_many", "load_dataset", "Dataset",
     "from_mne", "supported_formats", "sample_path", "list_samples", "load_sample",
     "set_log_level", "use_log_level", "errors", "NeurodataError", "MissingFileError",
     "FormatError", "VersionError", "ValidationError", "SliceError", "WriteError",

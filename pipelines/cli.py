@@ -35,8 +35,7 @@ def _parse_channel_types(pairs: Sequence[str]) -> dict[str, str] | None:
     return out or None
 
 
-def cmd_convert(args: argparse.Namespace) -> int:
-    src = Path(args.input)
+def _convert_single(args: argparse.Namespace, src: Path) -> int:
     out = Path(args.output) if args.output else src.with_suffix(".h5")
     if out.resolve() == src.resolve():
         raise NeurodataError("output would overwrite the input; give -o OUT.h5", path=src)
@@ -52,6 +51,44 @@ def cmd_convert(args: argparse.Namespace) -> int:
                        else f"{ts.name} {ts.n_channels}ch" for ts in rec.timeseries.values())
     print(f"wrote {path} ({blocks}; {len(rec.events)} events)")
     return 0
+
+
+def _convert_batch(args: argparse.Namespace) -> int:
+    from neurodata.batch import INDEX_NAME, convert_many
+
+    if not args.output:
+        raise NeurodataError("converting folders, BIDS roots or several files needs an output "
+                             "folder: -o OUTDIR")
+    out = Path(args.output)
+    if out.suffix.lower() in (".h5", ".hdf5"):
+        raise NeurodataError(f"-o {out} looks like a file; give a folder for batch conversion")
+    options = {}
+    types = _parse_channel_types(args.channel_type)
+    if types:
+        options["channel_types"] = types
+    table = convert_many(args.input, out, jobs=args.jobs, force=args.force, options=options,
+                         progress=not args.quiet)
+    counts = table["status"].value_counts().to_dict()
+    print(f"converted {counts.get('converted', 0)}, skipped (up to date) "
+          f"{counts.get('skipped', 0)}, failed {counts.get('failed', 0)}; "
+          f"index: {out.absolute() / INDEX_NAME}")
+    failed = table[table["status"] == "failed"]
+    if len(failed):
+        first = failed.iloc[0]
+        raise NeurodataError(f"{len(failed)} of {len(table)} sources failed (first: "
+                             f"{first['error']}); see {out / INDEX_NAME}")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    inputs = [Path(p) for p in args.input]
+    single = (len(inputs) == 1 and inputs[0].is_file()
+              and (args.output is None or Path(args.output).suffix.lower() in (".h5", ".hdf5")))
+    if single:
+        return _convert_single(args, inputs[0])
+    if not inputs[0].exists() and len(inputs) == 1:
+        raise nd.MissingFileError("no such file or folder; check the path", path=inputs[0])
+    return _convert_batch(args)
 
 
 def _format_info(s: dict) -> str:
@@ -143,9 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    c = sub.add_parser("convert", help="convert a source recording to the neuroloom format")
-    c.add_argument("input", help="source file (EDF, BDF, FIF, ...)")
-    c.add_argument("-o", "--output", help="output .h5 (default: input name with .h5)")
+    c = sub.add_parser(
+        "convert", help="convert source recordings (files, folders, BIDS roots) to .h5",
+        description="One file: IN -o OUT.h5.  Several files, folders or BIDS roots: "
+                    "IN... -o OUTDIR (parallel with --jobs; up-to-date outputs are skipped; "
+                    "OUTDIR/index.csv lists what was converted).")
+    c.add_argument("input", nargs="+", help="source files, folders or BIDS roots")
+    c.add_argument("-o", "--output", help="output .h5 for one file, else an output folder")
+    c.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes")
+    c.add_argument("--force", action="store_true", help="reconvert up-to-date outputs too")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.add_argument("--format", help="force a reader by name (see `neuroloom formats`)")
     c.add_argument("--overwrite", action="store_true", help="replace an existing output")
     c.add_argument("--compression", choices=["gzip", "lzf"], default=None,

@@ -69,9 +69,9 @@ def _suffix(path: Path) -> str:
     name = path.name.lower()
     for spec in _READERS:
         for ext in spec.extensions:
-            if name.endswith(ext):
+            if ext and name.endswith(ext):
                 return ext
-    return "".join(path.suffixes[-2:]).lower() if path.suffixes else ""
+    return path.suffix.lower()
 
 
 def find_reader(path: str | os.PathLike, format: str | None = None) -> ReaderSpec:
@@ -100,7 +100,8 @@ def find_reader(path: str | os.PathLike, format: str | None = None) -> ReaderSpe
         raise FormatError(
             f"the content matches none of the formats using this extension "
             f"({', '.join(s.name for s in candidates)})", path=p)
-    listing = ", ".join(f"{s.name} ({' '.join(s.extensions)})" for s in reversed(_READERS))
+    listing = ", ".join(f"{s.name} ({' '.join(s.extensions) if not s.folder else 'folder'})"
+                        for s in reversed(_READERS))
     raise FormatError(
         f"unsupported file type {_suffix(p) or '(no extension)'!r}; supported formats: {listing}",
         path=p,
