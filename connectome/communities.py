@@ -31,6 +31,8 @@ __all__ = [
     "component_graphs",
     "component_communities",
     "block_matrix",
+    "DynamicConnectome",
+    "dynamic_connectome",
 ]
 
 
@@ -355,3 +357,209 @@ def component_communities(
     graphs = component_graphs(result, len(neuron_names), pair_mode=pair_mode)
     find = sbm_communities if method == "sbm" else leiden_communities
     return [find(g, node_names=neuron_names, random_state=rng, **kwargs) for g in graphs]
+
+
+@dataclass
+class DynamicConnectome:
+    """The full dynamic functional connectome analysis of Dyballa et al. (2024).
+
+    Attributes
+    ----------
+    affinity : AffinityTensor
+        The pairs × windows × animals affinity tensor (with mask and names).
+    cp : CPResult
+        Its non-negative CP decomposition: factors[0] pairs, factors[1] windows,
+        factors[2] animals.
+    communities : list of CommunityResult
+        Communities of each component's folded neuron × neuron graph.
+    """
+
+    affinity: Any
+    cp: CPResult
+    communities: list[CommunityResult]
+
+    @property
+    def rank(self) -> int:
+        return self.cp.rank
+
+    def component_graph(self, component: int) -> np.ndarray:
+        """Weighted neuron × neuron graph of one component, shape (n_neurons, n_neurons)."""
+        return fold_pairs(
+            self.cp.factors[0][:, component] * self.cp.weights[component],
+            self.affinity.n_neurons,
+        )
+
+    def time_courses(self) -> np.ndarray:
+        """Weight × time factor, shape (n_windows, rank), at ``affinity.window_times``."""
+        return self.cp.factors[1] * self.cp.weights
+
+    def summary_table(self) -> Any:
+        """One row per component: weight, peak time, communities and their sizes.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        import pandas as pd
+
+        rows = []
+        times = self.affinity.window_times
+        for r in range(self.rank):
+            comm = self.communities[r]
+            sizes = np.bincount(comm.membership)
+            animals = self.cp.factors[2][:, r]
+            rows.append(
+                {
+                    "component": r,
+                    "weight": float(self.cp.weights[r]),
+                    "peak_time": float(times[int(np.argmax(self.cp.factors[1][:, r]))]),
+                    "n_communities": comm.n_communities,
+                    "community_sizes": sizes.tolist(),
+                    "strongest_community": comm.communities()[
+                        int(np.argmax(np.diag(comm.block_matrix)))
+                    ],
+                    "top_animal": self.affinity.animal_names[int(np.argmax(animals))],
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable summary: affinity metadata, CP fit, communities."""
+        return {
+            "affinity": self.affinity.to_dict(),
+            "cp": self.cp.to_dict(),
+            "communities": [c.to_dict() for c in self.communities],
+        }
+
+    def save(self, directory: Any) -> Any:
+        """Write ``affinity.npz``, ``cp.npz``, ``communities.json``, ``summary.csv``.
+
+        Returns the directory (created if needed).
+        """
+        import json
+        from pathlib import Path
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        self.affinity.save(out / "affinity.npz")
+        self.cp.save(out / "cp.npz")
+        (out / "communities.json").write_text(
+            json.dumps([c.to_dict() for c in self.communities], indent=1)
+        )
+        self.summary_table().to_csv(out / "summary.csv", index=False)
+        return out
+
+    def plot_time_courses(self, **kwargs: Any) -> Any:
+        """See :func:`connectome.plotting_ntf.plot_time_courses`."""
+        from .plotting_ntf import plot_time_courses
+
+        return plot_time_courses(self, **kwargs)
+
+    def plot_animal_loadings(self, **kwargs: Any) -> Any:
+        """See :func:`connectome.plotting_ntf.plot_animal_loadings`."""
+        from .plotting_ntf import plot_animal_loadings
+
+        return plot_animal_loadings(self, **kwargs)
+
+    def plot_affinity_matrix(self, component: int, **kwargs: Any) -> Any:
+        """See :func:`connectome.plotting_ntf.plot_affinity_matrix`."""
+        from .plotting_ntf import plot_affinity_matrix
+
+        return plot_affinity_matrix(self, component, **kwargs)
+
+    def plot_graph(self, component: int, **kwargs: Any) -> Any:
+        """See :func:`connectome.plotting_ntf.plot_component_graph`."""
+        from .plotting_ntf import plot_component_graph
+
+        return plot_component_graph(self, component, **kwargs)
+
+
+def dynamic_connectome(
+    traces: Any,
+    *,
+    window: int,
+    rank: int,
+    step: int | None = None,
+    affinity: str = "differential",
+    neuron_names: Any = None,
+    animal_names: Sequence[str] | None = None,
+    rate: float | None = None,
+    t0: float = 0.0,
+    community_method: str = "sbm",
+    method: str = "hals",
+    n_restarts: int = 5,
+    n_iter_max: int = 500,
+    tol: float = 1e-7,
+    backend: str = "numpy",
+    device: str | None = None,
+    random_state: int | np.random.Generator | None = None,
+    verbose: bool = False,
+    **community_kwargs: Any,
+) -> DynamicConnectome:
+    """Traces → affinity tensor → non-negative CP → communities of every component.
+
+    Parameters
+    ----------
+    traces : ndarray of shape (n_times, n_neurons) or a sequence of them (one per animal)
+    window, step, neuron_names, animal_names, rate, t0
+        See :func:`connectome.affinity.sliding_affinity` (``affinity`` is its ``method``).
+    rank : int
+        Number of NTF components.
+    community_method : {"sbm", "leiden"}, default="sbm"
+    method, n_restarts, n_iter_max, tol, backend, device
+        See :func:`connectome.ntf.nonneg_cp`.
+    random_state : int, Generator or None
+    verbose : bool, default=False
+    **community_kwargs
+        Passed to :func:`sbm_communities` or :func:`leiden_communities`.
+
+    Returns
+    -------
+    DynamicConnectome
+
+    References
+    ----------
+    .. [1] L. Dyballa et al., "Learning dynamic representations of the functional
+       connectome in neurobiological networks", ICLR 2024.
+
+    Examples
+    --------
+    >>> from connectome.simulate_communities import simulate_calcium_communities
+    >>> sim = simulate_calcium_communities(20, 2, community_size=6, n_animals=3,
+    ...                                    n_times=900, random_state=0)
+    >>> dc = dynamic_connectome(sim.traces, window=30, rank=2, rate=sim.rate,
+    ...                         neuron_names=sim.neuron_names, random_state=0, tol=1e-5)
+    >>> dc.summary_table().shape[0]
+    2
+    """
+    from .affinity import sliding_affinity
+    from .ntf.decomposition import nonneg_cp
+
+    rng = np.random.default_rng(random_state)
+    aff = sliding_affinity(
+        traces,
+        window=window,
+        step=step,
+        method=affinity,
+        neuron_names=neuron_names,
+        animal_names=animal_names,
+        rate=rate,
+        t0=t0,
+    )
+    cp = nonneg_cp(
+        aff.values,
+        rank,
+        mask=aff.mask,
+        method=method,
+        n_restarts=n_restarts,
+        n_iter_max=n_iter_max,
+        tol=tol,
+        random_state=rng,
+        backend=backend,
+        device=device,
+        verbose=verbose,
+    )
+    comms = component_communities(
+        cp, aff.neuron_names, method=community_method, random_state=rng, **community_kwargs
+    )
+    return DynamicConnectome(affinity=aff, cp=cp, communities=comms)
