@@ -23,6 +23,7 @@ from .errors import (
     WriteError,
 )
 from .events import Events
+from .homogenize import homogenize
 from .io import load, supported_formats
 from .mne_bridge import from_mne
 from .provenance import NEUROLOOM_VERSION as __version__
@@ -37,7 +38,7 @@ open = open_recording  # noqa: A001  (``nd.open(path)`` is the documented entry 
 __all__ = [
     "Recording", "TimeSeries", "SpikeTrains", "Events", "Connectivity", "make_channels",
     "CHANNEL_TYPES", "load", "open", "open_recording", "validate", "ValidationReport",
-    "convert_many", "load_dataset", "Dataset",
+    "convert_many", "load_dataset", "Dataset", "homogenize",
     "from_mne", "supported_formats", "sample_path", "list_samples", "load_sample",
     "set_log_level", "use_log_level", "errors", "NeurodataError", "MissingFileError",
     "FormatError", "VersionError", "ValidationError", "SliceError", "WriteError",
