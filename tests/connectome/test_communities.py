@@ -206,3 +206,32 @@ def test_rank_selection_on_planted_tensor(tmp_path):
     fig = plot_rank_selection(sel)
     fig.savefig(tmp_path / "rank.png")
     assert sel.to_dict()["ranks"] == [1, 2, 3, 4]
+
+
+def test_structural_enrichment_detects_planted_alignment():
+    from connectome.communities import structural_enrichment
+
+    w, memb = planted_weighted_graph(120, 0.2, random_state=4)
+    names = [f"n{k}" for k in range(120)]
+    comm = CommunityResult(
+        membership=memb,
+        block_matrix=block_matrix(w, memb),
+        method="planted",
+        quality=0.0,
+        node_names=names,
+    )
+    # the structural graph is the planted graph itself (reversed name order): enriched
+    rev = np.arange(120)[::-1]
+    res = structural_enrichment(
+        comm, w[np.ix_(rev, rev)], [names[k] for k in rev], n_shuffles=50, random_state=0
+    )
+    assert res.n_neurons == 120 and res.z > 5 and res.p_value == pytest.approx(1 / 51)
+    # an unrelated random graph is not
+    rng = np.random.default_rng(1)
+    rand = np.triu(rng.random((120, 120)) < 0.1, 1)
+    null = structural_enrichment(comm, rand + rand.T, names, n_shuffles=50, random_state=0)
+    assert abs(null.z) < 3 and null.p_value > 0.01
+    again = structural_enrichment(comm, rand + rand.T, names, n_shuffles=50, random_state=0)
+    np.testing.assert_array_equal(null.null, again.null)
+    with pytest.raises(ValueError, match="named in both"):
+        structural_enrichment(comm, np.ones((3, 3)), ["x", "y", "z"])
