@@ -12,6 +12,7 @@ The ``provenance`` root attribute of every file is JSON with these keys::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -46,15 +47,19 @@ def file_record(path: str | os.PathLike) -> dict[str, Any]:
     return {"path": str(p), "name": p.name, "size": p.stat().st_size, "sha256": sha256_file(p)}
 
 
+@functools.lru_cache(maxsize=64)
+def _version(name: str) -> str:
+    # importlib.metadata scans site-packages (~5 ms a call); versions do not change
+    # within a process.
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def software_versions(*packages: str) -> dict[str, str]:
     """Installed versions of neuroloom and the named packages."""
-    out = {"neuroloom": NEUROLOOM_VERSION}
-    for name in packages:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return {"neuroloom": NEUROLOOM_VERSION, **{name: _version(name) for name in packages}}
 
 
 def _jsonable(value: Any) -> Any:
