@@ -67,7 +67,7 @@ def vocabulary(name: str | Iterable[str]) -> tuple[list[str], str]:
         if key in ("celegans", "c.elegans", "worm"):
             from . import celegans_names  # provided by the C. elegans loader module
 
-            return list(celegans_names.NEURONS), "celegans"
+            return list(celegans_names.NEURONS_302), "celegans"
         raise ValueError(f"unknown vocabulary {name!r}; use '10-20', '10-10', 'celegans' or a "
                          "list of channel names")
     return [str(n) for n in name], "exact"
