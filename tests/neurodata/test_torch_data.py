@@ -193,3 +193,13 @@ def test_spike_windows(tmp_path):
         SpikeWindowDataset(path, window=1.0, bin_size=0.3)
     with pytest.raises(ValidationError, match=r"missing \['nope'\]"):
         SpikeWindowDataset(path, units=["nope"])
+
+
+def test_recording_objects_as_sources(two_files):
+    p1, _ = two_files
+    with nd.open(p1) as rec:
+        ds = WindowDataset(rec, window=1.0)  # a file-backed Recording is kept as its path
+    assert ds.windows["source"][0] == str(p1) and len(ds) == 10
+    assert ds[9][0, -1].item() == 999.0  # reopened after the caller closed it
+    mem = WindowDataset(_ramp_recording(300), window=1.0, channels="eeg")
+    assert len(mem) == 3 and mem.windows["source"][0] == "<in-memory recording 0>"
