@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import numbers
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -106,11 +105,8 @@ def _init_factors(
     if isinstance(init, CPResult):
         factors = [np.array(f, dtype=float) for f in init.factors]
         factors[0] = factors[0] * init.weights
-    elif isinstance(init, Sequence) and len(init) == 2 and not hasattr(init[0], "ndim"):
-        weights, fs = init  # a (weights, factors) pair, e.g. tensorly's CPTensor
-        factors = [np.array(f, dtype=float) for f in fs]
-        factors[0] = factors[0] * np.asarray(weights, dtype=float)
-    elif isinstance(init, Sequence) and len(init) == 2 and getattr(init[0], "ndim", 2) == 1:
+    elif hasattr(init, "__len__") and len(init) == 2:
+        # (weights, factors), e.g. tensorly's CPTensor: a 3-way model has 3 factors
         weights, fs = init
         factors = [np.array(f, dtype=float) for f in fs]
         factors[0] = factors[0] * np.asarray(weights, dtype=float)
@@ -301,11 +297,9 @@ def nonneg_cp(
             if restart > 0 or isinstance(init, str):
                 start = _scale_init(start, x, m)
             factors = [xp.asarray(f, dtype) for f in start]
-            done = restart * n_iter_max
 
-            def _tick(it: int, _done: int = done) -> None:
-                bar.n = _done + it
-                bar.refresh()
+            def _tick(it: int) -> None:
+                bar.update(1)  # tqdm throttles the redraws itself
 
             factors, errors, n_iter, converged = run_cp(
                 xp,
@@ -318,6 +312,7 @@ def nonneg_cp(
                 n_inner=n_inner,
                 callback=_tick if verbose else None,
             )
+            bar.update(n_iter_max - n_iter)  # iterations skipped by an early stop
             final = errors[-1] if errors else float("inf")
             restart_errors[restart] = final
             logger.info(
