@@ -1,0 +1,154 @@
+"""Continuous signals → normalized per-channel patches at a common rate.
+
+The steps every patch tokenizer shares: take a ``TimeSeries`` (or an array with its
+rate), check it (supported channel types, finite values, at least one patch), resample
+to the tokenizer's rate with an anti-aliased polyphase filter
+(:func:`scipy.signal.resample_poly`), remove each channel's median and divide by its
+robust standard deviation, and cut non-overlapping (or strided) patches per channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from neurodata.errors import ValidationError
+
+__all__ = ["SUPPORTED_TYPES", "Signal", "as_signal", "resample", "make_patches",
+           "normalize_name"]
+
+#: Channel types a patch tokenizer accepts (continuous electrophysiology).
+SUPPORTED_TYPES: tuple[str, ...] = ("eeg", "meg", "grad", "mag", "seeg", "ecog")
+
+
+def normalize_name(name: str) -> str:
+    """Channel name key shared across montages: lower case, no dots or spaces ('Fc5.' → 'fc5')."""
+    return str(name).strip().rstrip(".").replace(" ", "").lower()
+
+
+@dataclass
+class Signal:
+    """A checked signal block: ``x`` (n_times, n_channels) float64 at ``rate`` Hz."""
+
+    x: np.ndarray
+    rate: float
+    ch_names: list[str]
+    ch_types: list[str]
+    unit: str = ""
+
+
+def as_signal(data: Any, *, rate: float | None = None, ch_names: Any = None,
+              ch_types: Any = None, where: str = "input") -> Signal:
+    """Check and unpack a ``TimeSeries`` or a (n_times, n_channels) array.
+
+    Parameters
+    ----------
+    data : neurodata.TimeSeries or array of shape (n_times, n_channels)
+        Signal; an array needs ``rate``.
+    rate : float or None
+        Sampling rate in Hz for arrays (ignored for a TimeSeries).
+    ch_names, ch_types : sequence of str or None
+        For arrays; default names ``ch0..``, type ``"eeg"``.
+    where : str
+        How to name the input in error messages.
+
+    Returns
+    -------
+    Signal
+    """
+    from neurodata.timeseries import TimeSeries
+
+    unit = ""
+    if isinstance(data, TimeSeries):
+        if not data.is_regular:
+            raise ValidationError(f"{where}: '{data.name}' is irregularly sampled; a patch "
+                                  "tokenizer needs a constant rate (resample it first)")
+        x = np.asarray(data[:], dtype=np.float64)
+        rate = float(data.rate)
+        ch_names = [str(n) for n in data.channels["name"]]
+        ch_types = [str(t) for t in data.channels["type"]]
+        units = set(data.channels["unit"].astype(str))
+        unit = units.pop() if len(units) == 1 else ""
+    else:
+        x = np.asarray(data, dtype=np.float64)
+        if x.ndim != 2:
+            raise ValidationError(f"{where}: expected an array of shape (n_times, n_channels); "
+                                  f"got shape {x.shape}")
+        if rate is None or not np.isfinite(rate) or rate <= 0:
+            raise ValidationError(f"{where}: an array needs its sampling rate; pass rate=<Hz> "
+                                  f"(got {rate!r})")
+        rate = float(rate)
+        ch_names = [f"ch{i}" for i in range(x.shape[1])] if ch_names is None else [
+            str(n) for n in ch_names]
+        ch_types = ["eeg"] * x.shape[1] if ch_types is None else [str(t) for t in ch_types]
+    if len(ch_names) != x.shape[1] or len(ch_types) != x.shape[1]:
+        raise ValidationError(f"{where}: {x.shape[1]} channels but {len(ch_names)} names and "
+                              f"{len(ch_types)} types; pass one name and type per column")
+    bad_types = sorted({t for t in ch_types if t not in SUPPORTED_TYPES})
+    if bad_types:
+        raise ValidationError(
+            f"{where}: channel type(s) {bad_types} are not supported by patch tokenizers; "
+            f"expected {list(SUPPORTED_TYPES)}; pick those channels first (ts.pick([...]))")
+    if x.shape[1] == 0:
+        raise ValidationError(f"{where}: no channels; expected at least one")
+    if not np.all(np.isfinite(x)):
+        n_bad = int((~np.isfinite(x)).sum())
+        raise ValidationError(
+            f"{where}: {n_bad} NaN/inf sample(s); expected finite values; interpolate or crop "
+            "the gaps before tokenizing")
+    return Signal(x, rate, list(ch_names), list(ch_types), unit)
+
+
+def resample(x: np.ndarray, rate: float, new_rate: float) -> np.ndarray:
+    """Resample along axis 0 with an anti-aliased polyphase FIR filter.
+
+    Parameters
+    ----------
+    x : array, shape (n_times, n_channels)
+    rate, new_rate : float
+        Old and new sampling rates in Hz; their ratio is approximated by a fraction with
+        denominator at most 1000.
+
+    Returns
+    -------
+    array, shape (ceil(n_times * up / down), n_channels)
+    """
+    from scipy.signal import resample_poly
+
+    if rate == new_rate:
+        return x
+    frac = Fraction(new_rate / rate).limit_denominator(1000)
+    return resample_poly(x, frac.numerator, frac.denominator, axis=0)
+
+
+def make_patches(x: np.ndarray, patch_len: int, *, stride: int | None = None,
+                 where: str = "input", rate: float | None = None) -> np.ndarray:
+    """Cut (n_times, n_channels) into patches of shape (n_channels, n_patches, patch_len).
+
+    A trailing remainder shorter than ``patch_len`` is dropped.
+    """
+    stride = patch_len if stride is None else stride
+    n = x.shape[0]
+    if n < patch_len:
+        secs = "" if rate is None else f" ({n / rate:.3g} s at {rate:g} Hz)"
+        raise ValidationError(
+            f"{where}: {n} samples{secs} is shorter than one patch of {patch_len} samples; "
+            "pass a longer recording or a tokenizer with shorter patches")
+    starts = np.arange(0, n - patch_len + 1, stride)
+    win = np.lib.stride_tricks.sliding_window_view(x, patch_len, axis=0)  # (n-L+1, C, L)
+    return np.ascontiguousarray(win[starts].transpose(1, 0, 2))
+
+
+def robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel median and robust standard deviation (1.4826 * MAD), shape (n_channels,).
+
+    A flat channel gets scale 1 so that it maps to zeros rather than to inf.
+    """
+    center = np.median(x, axis=0)
+    scale = 1.4826 * np.median(np.abs(x - center), axis=0)
+    fallback = x.std(axis=0)
+    scale = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
+    return center, scale

@@ -1,0 +1,145 @@
+"""Residual vector quantization with EMA codebooks and dead-code restarts (torch).
+
+Stage ``q`` quantizes the residual left by stages ``0..q-1`` to its nearest codeword,
+so ``Q`` codebooks of ``K`` entries describe ``K**Q`` vectors with ``Q*log2(K)`` bits
+(Zeghidour et al. 2021, SoundStream; used for EEG tokens by LaBraM, Jiang et al. 2024,
+and NeuroRVQ).  Codebooks are updated by exponential moving averages of their assigned
+vectors (van den Oord et al. 2017, VQ-VAE, appendix), and codewords that stop being
+used are restarted on random vectors of the current batch (Dhariwal et al. 2020,
+Jukebox).  Gradients pass the quantizer straight through.  Our own implementation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["ResidualVQ"]
+
+
+class ResidualVQ(nn.Module):
+    """Residual vector quantizer.
+
+    Parameters
+    ----------
+    dim : int
+        Size of the vectors to quantize.
+    n_codebooks : int
+        Number of residual stages ``Q``.
+    codebook_size : int
+        Entries per codebook ``K``.
+    decay : float, default=0.99
+        EMA decay of the codebook statistics.
+    commitment : float, default=0.25
+        Weight of the commitment loss ``||z - sg(q(z))||^2`` (per stage).
+    dead_threshold : float, default=0.5
+        A codeword whose EMA assignment count falls below this is restarted.
+
+    Examples
+    --------
+    >>> import torch
+    >>> vq = ResidualVQ(8, n_codebooks=2, codebook_size=4)
+    >>> zq, codes, loss = vq(torch.randn(32, 8))
+    >>> tuple(zq.shape), tuple(codes.shape)
+    ((32, 8), (32, 2))
+    """
+
+    def __init__(self, dim: int, n_codebooks: int, codebook_size: int, *, decay: float = 0.99,
+                 commitment: float = 0.25, dead_threshold: float = 0.5):
+        super().__init__()
+        self.dim, self.n_codebooks, self.codebook_size = dim, n_codebooks, codebook_size
+        self.decay, self.commitment, self.dead_threshold = decay, commitment, dead_threshold
+        self.register_buffer("codebooks", torch.zeros(n_codebooks, codebook_size, dim))
+        self.register_buffer("ema_count", torch.ones(n_codebooks, codebook_size))
+        self.register_buffer("ema_sum", torch.zeros(n_codebooks, codebook_size, dim))
+        self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
+        self.generator: torch.Generator | None = None  # set by the trainer for restarts
+
+    def _nearest(self, r: torch.Tensor, q: int) -> torch.Tensor:
+        cb = self.codebooks[q]
+        # |r - c|^2 = |r|^2 - 2 r.c + |c|^2; |r|^2 does not change the argmin
+        dist = (cb * cb).sum(1)[None, :] - 2.0 * (r @ cb.T)
+        return dist.argmin(1)
+
+    def _sample_rows(self, x: torch.Tensor, n: int) -> torch.Tensor:
+        idx = torch.randint(0, x.shape[0], (n,), generator=self.generator)
+        return x[idx]
+
+    @torch.no_grad()
+    def _init_from(self, z: torch.Tensor) -> None:
+        r = z.detach()
+        for q in range(self.n_codebooks):
+            self.codebooks[q] = self._sample_rows(r, self.codebook_size)
+            self.ema_sum[q] = self.codebooks[q].clone()
+            self.ema_count[q] = 1.0
+            r = r - self.codebooks[q][self._nearest(r, q)]
+        self.initialized.fill_(True)
+
+    @torch.no_grad()
+    def _ema_update(self, r: torch.Tensor, idx: torch.Tensor, q: int) -> None:
+        onehot = torch.zeros(r.shape[0], self.codebook_size, dtype=r.dtype, device=r.device)
+        onehot.scatter_(1, idx[:, None], 1.0)
+        count = onehot.sum(0)
+        self.ema_count[q].mul_(self.decay).add_(count, alpha=1 - self.decay)
+        self.ema_sum[q].mul_(self.decay).add_(onehot.T @ r, alpha=1 - self.decay)
+        n = self.ema_count[q].sum()
+        # Laplace smoothing keeps rarely used codewords from dividing by ~0
+        smoothed = (self.ema_count[q] + 1e-5) / (n + self.codebook_size * 1e-5) * n
+        self.codebooks[q] = self.ema_sum[q] / smoothed[:, None]
+        dead = self.ema_count[q] < self.dead_threshold
+        n_dead = int(dead.sum())
+        if n_dead:
+            fresh = self._sample_rows(r, n_dead)
+            self.codebooks[q][dead] = fresh
+            self.ema_sum[q][dead] = fresh
+            self.ema_count[q][dead] = 1.0
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Quantize ``z``.
+
+        Parameters
+        ----------
+        z : Tensor, shape (N, dim)
+
+        Returns
+        -------
+        zq : Tensor, shape (N, dim)
+            Sum of the chosen codewords, with straight-through gradients to ``z``.
+        codes : LongTensor, shape (N, n_codebooks)
+        commit_loss : Tensor, scalar
+        """
+        if self.training and not bool(self.initialized):
+            self._init_from(z)
+        r = z
+        total = torch.zeros_like(z)
+        codes = []
+        commit = z.new_zeros(())
+        for q in range(self.n_codebooks):
+            idx = self._nearest(r.detach(), q)
+            if self.training:
+                self._ema_update(r.detach(), idx, q)
+            chosen = self.codebooks[q][idx]
+            commit = commit + ((r - chosen.detach()) ** 2).mean()
+            r = r - chosen
+            total = total + chosen
+            codes.append(idx)
+        zq = z + (total - z).detach()
+        return zq, torch.stack(codes, 1), self.commitment * commit
+
+    @torch.no_grad()
+    def encode(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes only, shape (N, n_codebooks); no statistics are updated."""
+        r = z
+        codes = []
+        for q in range(self.n_codebooks):
+            idx = self._nearest(r, q)
+            r = r - self.codebooks[q][idx]
+            codes.append(idx)
+        return torch.stack(codes, 1)
+
+    def lookup(self, codes: torch.Tensor) -> torch.Tensor:
+        """Sum of codewords for ``codes`` of shape (N, n_codebooks) → (N, dim)."""
+        out = self.codebooks[0][codes[:, 0]]
+        for q in range(1, self.n_codebooks):
+            out = out + self.codebooks[q][codes[:, q]]
+        return out

@@ -1,0 +1,558 @@
+"""RVQTokenizer: residual-vector-quantized tokens for EEG, MEG, sEEG and ECoG.
+
+Pipeline (NeuroRVQ-style, see ../shared/PAPERS.md): resample every channel to a common
+rate (200 Hz) with an anti-aliased polyphase filter, cut 1-s patches per channel,
+normalize each channel by its median and robust standard deviation, encode each patch
+with multi-scale temporal convolutions plus a channel-name and channel-type embedding,
+quantize with several residual codebooks, and decode the log-amplitude and phase of the
+patch spectrum, from which the inverse FFT gives the time signal.
+
+References: NeuroRVQ (EEG tokenizer with multi-scale encoders, RVQ and phase/amplitude
+decoders); LaBraM (Jiang et al. 2024, "Large Brain Model for learning generic
+representations with tremendous EEG data in BCI", ICLR: per-channel patches, channel
+embeddings, Fourier targets); MEG-GPT (data-driven MEG tokenizer + GPT); Du-IN (Zheng et
+al. 2024, sEEG region-level discrete codebooks).  The code is our own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from neurodata._logging import logger, progress_enabled, verbose
+from neurodata.errors import FormatError, MissingFileError, ValidationError, WriteError
+
+from .patches import (
+    SUPPORTED_TYPES,
+    Signal,
+    as_signal,
+    make_patches,
+    normalize_name,
+    resample,
+    robust_center_scale,
+)
+
+__all__ = ["RVQTokenizer", "RVQCodes", "prepare_signals"]
+
+_FILE_FORMAT = "neuroloom.rvq_tokenizer"
+_FILE_VERSION = 1
+_CHECKPOINT = "rvq_checkpoint.pt"
+
+
+@dataclass
+class RVQCodes:
+    """Integer codes of one signal block and what is needed to undo the normalization.
+
+    ``np.asarray(codes)`` gives the code array.
+
+    Attributes
+    ----------
+    codes : int64 array, shape (n_channels, n_patches, n_codebooks)
+    center, scale : float64 arrays, shape (n_channels,)
+        Per-channel median and robust standard deviation (signal units) removed before
+        tokenizing; :meth:`RVQTokenizer.decode` multiplies them back.
+    rate : float
+        Rate of the tokenized (and decoded) signal in Hz.
+    ch_names, ch_types : list of str
+    """
+
+    codes: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
+    rate: float
+    ch_names: list[str]
+    ch_types: list[str]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self.codes if dtype is None else self.codes.astype(dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.codes.shape
+
+
+def prepare_signals(data: Any, *, rate: float | None = None, ch_names: Any = None,
+                    ch_types: Any = None) -> list[Signal]:
+    """Normalize the accepted inputs (TimeSeries, list of them, or an array) to Signals."""
+    if isinstance(data, (list, tuple)):
+        if not data:
+            raise ValidationError("expected at least one signal block; got an empty list")
+        return [as_signal(d, rate=rate, ch_names=ch_names, ch_types=ch_types,
+                          where=f"input[{i}]") for i, d in enumerate(data)]
+    return [as_signal(data, rate=rate, ch_names=ch_names, ch_types=ch_types)]
+
+
+def _spectral_loss(out: dict, x, eps: float = 1e-2):
+    """Log-amplitude MSE, amplitude-weighted unit-circle phase loss, time MSE."""
+    import torch
+
+    spec = torch.fft.rfft(x, dim=-1)
+    amp = spec.abs()
+    loss_amp = torch.mean((out["log_amp"] - torch.log(amp + eps)) ** 2)
+    unit = torch.stack([spec.real, spec.imag], -1) / amp.clamp_min(1e-8)[..., None]
+    # weight bins by their share of the amplitude: the phase of an empty bin is noise
+    w = amp / amp.sum(-1, keepdim=True).clamp_min(1e-8)
+    loss_phase = (w * (1.0 - (out["phase"] * unit).sum(-1))).sum(-1).mean()
+    loss_time = torch.mean((out["signal"] - x) ** 2)
+    return loss_amp, loss_phase, loss_time
+
+
+class RVQTokenizer(BaseEstimator):
+    """Residual-vector-quantized patch tokenizer for continuous neural signals.
+
+    Parameters
+    ----------
+    sfreq : float, default=200.0
+        Common rate in Hz every input is resampled to.
+    patch_seconds : float, default=1.0
+        Patch length in seconds (``sfreq * patch_seconds`` samples per patch).
+    n_codebooks : int, default=4
+        Residual quantization stages.
+    codebook_size : int, default=64
+        Entries per codebook; a patch costs ``n_codebooks * log2(codebook_size)`` bits.
+    dim : int, default=64
+        Latent size.
+    hidden : int, default=8
+        Channels per encoder branch.
+    width : int, default=128
+        Decoder width.
+    kernel_sizes : tuple of int, default=(5, 15, 45)
+        Temporal kernel sizes of the encoder branches (samples at ``sfreq``).
+    n_steps : int, default=1500
+        Optimizer steps of :meth:`fit` (total, counting resumed steps).
+    batch_size : int, default=256
+        Patches per step.
+    lr : float, default=2e-3
+        AdamW learning rate.
+    train_stride : float or None, default=0.5
+        Stride in seconds between training patches (overlap augments the data);
+        ``None`` = ``patch_seconds``.
+    loss_weights : tuple of 3 float, default=(1.0, 1.0, 1.0)
+        Weights of the log-amplitude, phase and time-domain losses.
+    decay, commitment, dead_threshold : float
+        EMA decay, commitment weight and dead-code threshold of the quantizer.
+    checkpoint_dir : path-like or None
+        Where :meth:`fit` writes ``rvq_checkpoint.pt`` every ``checkpoint_every`` steps
+        and reads it back with ``resume=True``.
+    checkpoint_every : int, default=500
+    device : str, default="cpu"
+    random_state : int, default=0
+        Seeds weights, batch sampling and codebook restarts; training is deterministic
+        on CPU, and a resumed run repeats the same batches as an uninterrupted one.
+
+    Attributes
+    ----------
+    module_ : RVQAutoencoder
+        The trained network.
+    channel_vocab_ : list of str
+        Normalized channel names seen in training (index 0 = unknown name); other
+        montages are accepted and use the unknown-name embedding plus their type.
+    history_ : list of dict
+        Losses every few steps (``step``, ``loss``, ``amp``, ``phase``, ``time``,
+        ``commit``, ``perplexity``).
+    n_steps_done_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).standard_normal((2000, 2))
+    >>> tok = RVQTokenizer(n_codebooks=2, codebook_size=8, dim=16, hidden=4, width=32,
+    ...                    n_steps=5, batch_size=8).fit(x, rate=200.0)
+    >>> codes = tok.encode(x, rate=200.0)
+    >>> codes.shape
+    (2, 10, 2)
+    >>> tok.decode(codes).shape
+    (2000, 2)
+    """
+
+    def __init__(self, sfreq: float = 200.0, patch_seconds: float = 1.0, *,
+                 n_codebooks: int = 4, codebook_size: int = 64, dim: int = 64, hidden: int = 8,
+                 width: int = 128, kernel_sizes: tuple[int, ...] = (5, 15, 45),
+                 n_steps: int = 1500, batch_size: int = 256, lr: float = 2e-3,
+                 train_stride: float | None = 0.5,
+                 loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+                 decay: float = 0.99, commitment: float = 0.25, dead_threshold: float = 0.5,
+                 checkpoint_dir: str | Path | None = None, checkpoint_every: int = 500,
+                 device: str = "cpu", random_state: int = 0):
+        self.sfreq = sfreq
+        self.patch_seconds = patch_seconds
+        self.n_codebooks = n_codebooks
+        self.codebook_size = codebook_size
+        self.dim = dim
+        self.hidden = hidden
+        self.width = width
+        self.kernel_sizes = kernel_sizes
+        self.n_steps = n_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.train_stride = train_stride
+        self.loss_weights = loss_weights
+        self.decay = decay
+        self.commitment = commitment
+        self.dead_threshold = dead_threshold
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.device = device
+        self.random_state = random_state
+
+    # -- helpers -----------------------------------------------------------------------
+    @property
+    def patch_len(self) -> int:
+        """Samples per patch at ``sfreq``."""
+        return int(round(self.sfreq * self.patch_seconds))
+
+    @property
+    def bits_per_patch(self) -> float:
+        """Bits one patch of one channel costs: ``n_codebooks * log2(codebook_size)``."""
+        return self.n_codebooks * math.log2(self.codebook_size)
+
+    def _check_params(self) -> None:
+        checks = [("sfreq", self.sfreq > 0), ("patch_seconds", self.patch_seconds > 0),
+                  ("n_codebooks", int(self.n_codebooks) >= 1),
+                  ("codebook_size", int(self.codebook_size) >= 2),
+                  ("n_steps", int(self.n_steps) >= 0), ("batch_size", self.batch_size >= 1),
+                  ("lr", self.lr > 0), ("checkpoint_every", self.checkpoint_every >= 1)]
+        for name, ok in checks:
+            if not ok:
+                raise ValidationError(f"RVQTokenizer: {name}={getattr(self, name)!r} is out of "
+                                      "range; see the class docstring for allowed values")
+        if self.patch_len < 50:
+            raise ValidationError(f"RVQTokenizer: a patch of {self.patch_len} samples is too "
+                                  "short for the encoder (need >= 50); raise patch_seconds")
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise ValidationError("this RVQTokenizer is not fitted yet; call fit(...) or "
+                                  "RVQTokenizer.load(path) first")
+
+    def _prepare(self, sig: Signal, stride: int | None = None):
+        """Signal → normalized patches (C, P, L), center, scale, name and type indices."""
+        x = resample(sig.x, sig.rate, self.sfreq)
+        center, scale = robust_center_scale(x)
+        xn = (x - center) / scale
+        patches = make_patches(xn.astype(np.float32), self.patch_len, stride=stride,
+                               rate=self.sfreq, where=f"{len(sig.ch_names)}-channel signal")
+        vocab = {n: i for i, n in enumerate(self.channel_vocab_)}
+        name_idx = np.array([vocab.get(normalize_name(n), 0) for n in sig.ch_names], np.int64)
+        type_idx = np.array([SUPPORTED_TYPES.index(t) for t in sig.ch_types], np.int64)
+        return patches, center, scale, name_idx, type_idx
+
+    @contextlib.contextmanager
+    def _seeded(self, seed: int):
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+
+    # -- fit ---------------------------------------------------------------------------
+    @verbose
+    def fit(self, data: Any, *, rate: float | None = None, ch_names: Any = None,
+            ch_types: Any = None, resume: bool = False,
+            verbose: bool | str | None = None) -> RVQTokenizer:
+        """Train the tokenizer.
+
+        Parameters
+        ----------
+        data : TimeSeries, list of TimeSeries, or array of shape (n_times, n_channels)
+            Training signal(s), any rate and montage; channel types must be in
+            ``eeg meg grad mag seeg ecog``.
+        rate : float or None
+            Sampling rate in Hz when ``data`` is an array.
+        ch_names, ch_types : sequence of str or None
+            Channel names/types when ``data`` is an array.
+        resume : bool, default=False
+            Continue from ``checkpoint_dir/rvq_checkpoint.pt`` when it exists.
+        verbose : bool or str or None
+            ``True`` shows a progress bar and INFO messages.
+
+        Returns
+        -------
+        self : RVQTokenizer
+        """
+        import torch
+
+        from .rvq_modules import RVQAutoencoder
+
+        self._check_params()
+        signals = prepare_signals(data, rate=rate, ch_names=ch_names, ch_types=ch_types)
+        names: dict[str, None] = {}
+        for s in signals:
+            for n in s.ch_names:
+                names.setdefault(normalize_name(n), None)
+        self.channel_vocab_ = ["<unknown>"] + list(names)
+        stride = None if self.train_stride is None else max(
+            1, int(round(self.train_stride * self.sfreq)))
+        xs, ns, ts = [], [], []
+        for s in signals:
+            p, _, _, ni, ti = self._prepare(s, stride=stride)
+            xs.append(p.reshape(-1, self.patch_len))
+            ns.append(np.repeat(ni, p.shape[1]))
+            ts.append(np.repeat(ti, p.shape[1]))
+        X = torch.from_numpy(np.concatenate(xs)).to(self.device)
+        N = torch.from_numpy(np.concatenate(ns)).to(self.device)
+        T = torch.from_numpy(np.concatenate(ts)).to(self.device)
+        seed = int(self.random_state)
+        with self._seeded(seed):
+            self.module_ = RVQAutoencoder(
+                self.patch_len, self.sfreq, len(self.channel_vocab_), dim=self.dim,
+                hidden=self.hidden, width=self.width, kernel_sizes=tuple(self.kernel_sizes),
+                n_codebooks=self.n_codebooks, codebook_size=self.codebook_size,
+                decay=self.decay, commitment=self.commitment,
+                dead_threshold=self.dead_threshold).to(self.device)
+        opt = torch.optim.AdamW(self.module_.parameters(), lr=self.lr, weight_decay=1e-4)
+        self.history_, self.n_steps_done_ = [], 0
+        ckpt = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / _CHECKPOINT
+        if resume and ckpt is not None and ckpt.exists():
+            state = self._read(ckpt)
+            if state["channel_vocab"] != self.channel_vocab_:
+                raise ValidationError("checkpoint was trained on other channels; resume with "
+                                      "the same data or delete the checkpoint", path=ckpt)
+            self.module_.load_state_dict(state["state_dict"])
+            opt.load_state_dict(state["optimizer"])
+            self.history_ = list(state["history"])
+            self.n_steps_done_ = int(state["n_steps_done"])
+            logger.info("resumed from %s at step %d", ckpt, self.n_steps_done_)
+        self._train(X, N, T, opt, ckpt)
+        return self
+
+    def _train(self, X, N, T, opt, ckpt) -> None:
+        import torch
+        from tqdm.auto import tqdm
+
+        w_amp, w_phase, w_time = self.loss_weights
+        n_total = int(self.n_steps)
+        gen = torch.Generator()
+        self.module_.quantizer.generator = gen
+        self.module_.train()
+        bar = tqdm(total=n_total, initial=self.n_steps_done_, disable=not progress_enabled(),
+                   desc="RVQTokenizer.fit")
+        # cosine learning-rate decay over the whole run (resume-safe: depends on step only)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, n_total) / max(n_total, 1))),
+            last_epoch=-1)
+        for g in opt.param_groups:
+            g["lr"] = self.lr * sched.lr_lambdas[0](self.n_steps_done_)
+        while self.n_steps_done_ < n_total:
+            step = self.n_steps_done_
+            rng = np.random.default_rng([int(self.random_state), step])
+            idx = torch.from_numpy(rng.integers(0, X.shape[0], self.batch_size))
+            gen.manual_seed(int(self.random_state) * 1_000_003 + step)
+            x = X[idx]
+            out = self.module_(x, N[idx], T[idx])
+            l_amp, l_phase, l_time = _spectral_loss(out, x)
+            loss = w_amp * l_amp + w_phase * l_phase + w_time * l_time + out["commit"]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.module_.parameters(), 1.0)
+            opt.step()
+            for g in opt.param_groups:
+                g["lr"] = self.lr * sched.lr_lambdas[0](step + 1)
+            self.n_steps_done_ = step + 1
+            if step % 25 == 0 or self.n_steps_done_ == n_total:
+                from .metrics import codebook_perplexity
+
+                perp = codebook_perplexity(out["codes"].cpu().numpy(), self.codebook_size)
+                self.history_.append({"step": step, "loss": loss.item(), "amp": l_amp.item(),
+                                      "phase": l_phase.item(), "time": l_time.item(),
+                                      "commit": out["commit"].item(),
+                                      "perplexity": float(np.mean(perp))})
+                bar.set_postfix(loss=f"{loss.item():.3f}", time=f"{l_time.item():.3f}")
+            bar.update(1)
+            if ckpt is not None and (self.n_steps_done_ % int(self.checkpoint_every) == 0
+                                     or self.n_steps_done_ == n_total):
+                self._write(ckpt, optimizer=opt)
+        bar.close()
+        self.module_.eval()
+        self.module_.quantizer.generator = None
+
+    # -- encode / decode ---------------------------------------------------------------
+    @verbose
+    def encode(self, data: Any, *, rate: float | None = None, ch_names: Any = None,
+               ch_types: Any = None, batch_size: int = 16384,
+               verbose: bool | str | None = None) -> RVQCodes:
+        """Integer codes of a signal.
+
+        Parameters
+        ----------
+        data : TimeSeries or array of shape (n_times, n_channels)
+            Any montage of supported channel types, at least one patch long.
+        rate : float or None
+            Sampling rate in Hz when ``data`` is an array.
+        ch_names, ch_types : sequence of str or None
+            For arrays.
+        batch_size : int, default=16384
+            Patches per forward pass.
+        verbose : bool or str or None
+
+        Returns
+        -------
+        codes : RVQCodes
+            ``codes.codes`` is int64 (n_channels, n_patches, n_codebooks); a trailing
+            remainder shorter than one patch is not encoded.
+        """
+        import torch
+
+        self._check_fitted()
+        (sig,) = prepare_signals(data, rate=rate, ch_names=ch_names, ch_types=ch_types)
+        patches, center, scale, ni, ti = self._prepare(sig)
+        C, P, L = patches.shape
+        flat = torch.from_numpy(patches.reshape(-1, L))
+        n_idx = torch.from_numpy(np.repeat(ni, P))
+        t_idx = torch.from_numpy(np.repeat(ti, P))
+        out = []
+        with torch.inference_mode():
+            for a in range(0, flat.shape[0], batch_size):
+                b = slice(a, a + batch_size)
+                z = self.module_.embed(flat[b].to(self.device), n_idx[b].to(self.device),
+                                       t_idx[b].to(self.device))
+                out.append(self.module_.quantizer.encode(z).cpu())
+        codes = torch.cat(out).numpy().reshape(C, P, -1).astype(np.int64)
+        return RVQCodes(codes, center, scale, float(self.sfreq), list(sig.ch_names),
+                        list(sig.ch_types))
+
+    def decode(self, codes: RVQCodes | np.ndarray, *, ch_names: Any = None,
+               ch_types: Any = None) -> np.ndarray:
+        """Signal back from codes.
+
+        Parameters
+        ----------
+        codes : RVQCodes or int array of shape (n_channels, n_patches, n_codebooks)
+            A bare array decodes in normalized units (each channel ~unit robust SD);
+            an :class:`RVQCodes` restores the channels' median and scale.
+        ch_names, ch_types : sequence of str or None
+            Channel identities for a bare array (default unknown names, type "eeg").
+
+        Returns
+        -------
+        signal : float64 array, shape (n_patches * patch_len, n_channels)
+            At ``sfreq`` Hz.
+        """
+        import torch
+
+        self._check_fitted()
+        if isinstance(codes, RVQCodes):
+            arr, center, scale = codes.codes, codes.center, codes.scale
+            ch_names, ch_types = codes.ch_names, codes.ch_types
+        else:
+            arr = np.asarray(codes)
+            center = scale = None
+        if arr.ndim != 3 or arr.shape[2] != self.n_codebooks:
+            raise ValidationError(f"codes must have shape (n_channels, n_patches, "
+                                  f"{self.n_codebooks}); got {arr.shape}")
+        if arr.size and (arr.min() < 0 or arr.max() >= self.codebook_size):
+            raise ValidationError(f"codes must lie in [0, {self.codebook_size}); found "
+                                  f"[{arr.min()}, {arr.max()}]")
+        C, P, Q = arr.shape
+        vocab = {n: i for i, n in enumerate(self.channel_vocab_)}
+        ni = np.zeros(C, np.int64) if ch_names is None else np.array(
+            [vocab.get(normalize_name(n), 0) for n in ch_names], np.int64)
+        ti = np.zeros(C, np.int64) if ch_types is None else np.array(
+            [SUPPORTED_TYPES.index(t) for t in ch_types], np.int64)
+        with torch.inference_mode():
+            flat = torch.from_numpy(arr.reshape(-1, Q)).to(self.device)
+            zq = self.module_.quantizer.lookup(flat)
+            _, _, sig = self.module_.decode_latent(
+                zq, torch.from_numpy(np.repeat(ni, P)).to(self.device),
+                torch.from_numpy(np.repeat(ti, P)).to(self.device))
+        x = sig.cpu().numpy().astype(np.float64).reshape(C, P * self.patch_len).T
+        if center is not None:
+            x = x * scale + center
+        return x
+
+    @verbose
+    def reconstruct(self, data: Any, *, rate: float | None = None, ch_names: Any = None,
+                    ch_types: Any = None, verbose: bool | str | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Resampled input and its reconstruction through the codes, both (T, C) at ``sfreq``.
+
+        The target is cropped to whole patches so both arrays line up sample by sample.
+        """
+        codes = self.encode(data, rate=rate, ch_names=ch_names, ch_types=ch_types)
+        (sig,) = prepare_signals(data, rate=rate, ch_names=ch_names, ch_types=ch_types)
+        target = resample(sig.x, sig.rate, self.sfreq)
+        recon = self.decode(codes)
+        return target[: recon.shape[0]], recon
+
+    # -- persistence -------------------------------------------------------------------
+    def _payload(self, optimizer=None) -> dict[str, Any]:
+        params = self.get_params()
+        params["kernel_sizes"] = [int(k) for k in params["kernel_sizes"]]
+        params["loss_weights"] = [float(w) for w in params["loss_weights"]]
+        params["checkpoint_dir"] = None if params["checkpoint_dir"] is None else str(
+            params["checkpoint_dir"])
+        doc = {"format": _FILE_FORMAT, "version": _FILE_VERSION, "params": params,
+               "config": self.module_.get_config(),
+               "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},
+               "channel_vocab": list(self.channel_vocab_), "history": list(self.history_),
+               "n_steps_done": int(self.n_steps_done_)}
+        if optimizer is not None:
+            doc["optimizer"] = optimizer.state_dict()
+        return doc
+
+    def _write(self, path: Path, optimizer=None) -> None:
+        import torch
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            torch.save(self._payload(optimizer), tmp)
+            tmp.replace(path)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise WriteError(f"could not write the tokenizer ({err}); check the folder "
+                             "exists and is writable", path=path) from None
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        import pickle
+
+        import torch
+
+        path = Path(path)
+        if not path.exists():
+            raise MissingFileError("no such RVQ tokenizer file; train one with "
+                                   "RVQTokenizer.fit(...).save(path) or `neuroloom tokenize "
+                                   "train`", path=path)
+        try:
+            doc = torch.load(path, map_location="cpu", weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
+            raise FormatError(f"expected a torch file written by RVQTokenizer.save; could "
+                              f"not read it ({str(err).splitlines()[0]})", path=path) from None
+        if not isinstance(doc, dict) or doc.get("format") != _FILE_FORMAT:
+            raise FormatError(f"expected format {_FILE_FORMAT!r}; found "
+                              f"{doc.get('format') if isinstance(doc, dict) else type(doc)}",
+                              path=path)
+        return doc
+
+    def save(self, path: str | Path) -> Path:
+        """Write parameters, weights, codebooks, channel vocabulary and history (atomic)."""
+        self._check_fitted()
+        self._write(Path(path))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "cpu") -> RVQTokenizer:
+        """Read a tokenizer written by :meth:`save` (or a checkpoint)."""
+        from .rvq_modules import RVQAutoencoder
+
+        doc = cls._read(Path(path))
+        params = dict(doc["params"])
+        params["kernel_sizes"] = tuple(params["kernel_sizes"])
+        params["loss_weights"] = tuple(params["loss_weights"])
+        params["device"] = device
+        tok = cls(**params)
+        tok.module_ = RVQAutoencoder.from_config(doc["config"])
+        tok.module_.load_state_dict(doc["state_dict"])
+        tok.module_.to(device).eval()
+        tok.channel_vocab_ = list(doc["channel_vocab"])
+        tok.history_ = list(doc["history"])
+        tok.n_steps_done_ = int(doc["n_steps_done"])
+        return tok

@@ -1,0 +1,159 @@
+"""Torch modules of the RVQ tokenizer: multi-scale encoder, spectral decoder, autoencoder.
+
+The layout follows NeuroRVQ (multi-scale temporal convolutions → residual VQ →
+decoders for log-amplitude and phase of the patch spectrum, time signal through the
+inverse FFT) and LaBraM (Jiang et al. 2024: per-channel patches with channel
+embeddings, Fourier-domain targets); the sizes are ours and small enough for CPU.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .patches import SUPPORTED_TYPES
+from .quantizer import ResidualVQ
+
+__all__ = ["MultiScaleEncoder", "SpectralDecoder", "RVQAutoencoder"]
+
+
+class MultiScaleEncoder(nn.Module):
+    """Parallel temporal convolutions at several kernel sizes → one latent vector per patch.
+
+    Parameters
+    ----------
+    n_times : int
+        Samples per patch.
+    dim : int
+        Latent size.
+    hidden : int
+        Channels per branch.
+    kernel_sizes : tuple of int
+        One branch per size (short kernels see fast rhythms, long ones slow waves).
+    """
+
+    def __init__(self, n_times: int, dim: int, hidden: int, kernel_sizes: tuple[int, ...]):
+        super().__init__()
+        self.branches = nn.ModuleList()
+        for k in kernel_sizes:
+            self.branches.append(nn.Sequential(
+                nn.Conv1d(1, hidden, k, stride=4, padding=k // 2), nn.GELU(),
+                nn.Conv1d(hidden, hidden, 5, stride=5, padding=2), nn.GELU()))
+        with torch.no_grad():
+            n_out = sum(b(torch.zeros(1, 1, n_times)).numel() for b in self.branches)
+        self.proj = nn.Linear(n_out, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, n_times) → (N, dim)."""
+        x = x[:, None, :]
+        h = torch.cat([b(x).flatten(1) for b in self.branches], dim=1)
+        return self.proj(h)
+
+
+class SpectralDecoder(nn.Module):
+    """Latent → log-amplitude and phase of the patch spectrum → time signal (inverse FFT)."""
+
+    def __init__(self, n_times: int, dim: int, width: int):
+        super().__init__()
+        self.n_times = n_times
+        self.n_freqs = n_times // 2 + 1
+        self.body = nn.Sequential(nn.Linear(dim, width), nn.GELU(), nn.Linear(width, width),
+                                  nn.GELU())
+        self.log_amp = nn.Linear(width, self.n_freqs)
+        self.phase = nn.Linear(width, 2 * self.n_freqs)
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(N, dim) → log-amplitude (N, F), unit phase vectors (N, F, 2), signal (N, n_times)."""
+        h = self.body(z)
+        log_amp = self.log_amp(h)
+        ph = self.phase(h).view(-1, self.n_freqs, 2)
+        ph = ph / ph.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+        spec = torch.exp(log_amp) * torch.complex(ph[..., 0], ph[..., 1])
+        x = torch.fft.irfft(spec, n=self.n_times, dim=-1)
+        return log_amp, ph, x
+
+
+class RVQAutoencoder(nn.Module):
+    """Patch autoencoder with channel/type embeddings and a residual VQ bottleneck.
+
+    Parameters
+    ----------
+    n_times : int
+        Samples per patch (``sfreq * patch_seconds``).
+    sfreq : float
+        Sampling rate of the patches in Hz.
+    n_channel_names : int
+        Size of the channel-name vocabulary (index 0 = unknown name).
+    dim, hidden, width : int
+        Latent size, encoder branch channels, decoder width.
+    kernel_sizes : tuple of int
+    n_codebooks, codebook_size : int
+    decay, commitment, dead_threshold : float
+        Quantizer settings (see :class:`ResidualVQ`).
+
+    Examples
+    --------
+    >>> m = RVQAutoencoder(n_times=200, sfreq=200.0, n_channel_names=3, dim=16, hidden=4,
+    ...                    width=32, kernel_sizes=(5, 15), n_codebooks=2, codebook_size=8)
+    >>> out = m(torch.randn(6, 200), torch.zeros(6, dtype=torch.long),
+    ...         torch.zeros(6, dtype=torch.long))
+    >>> tuple(out["codes"].shape), tuple(out["signal"].shape)
+    ((6, 2), (6, 200))
+    >>> RVQAutoencoder.from_config(m.get_config()).get_config() == m.get_config()
+    True
+    """
+
+    def __init__(self, n_times: int, sfreq: float, n_channel_names: int, *, dim: int = 64,
+                 hidden: int = 16, width: int = 256, kernel_sizes: tuple[int, ...] = (5, 15, 45),
+                 n_codebooks: int = 4, codebook_size: int = 64, decay: float = 0.99,
+                 commitment: float = 0.25, dead_threshold: float = 0.5):
+        super().__init__()
+        self._config = {"n_times": int(n_times), "sfreq": float(sfreq),
+                        "n_channel_names": int(n_channel_names), "dim": int(dim),
+                        "hidden": int(hidden), "width": int(width),
+                        "kernel_sizes": [int(k) for k in kernel_sizes],
+                        "n_codebooks": int(n_codebooks), "codebook_size": int(codebook_size),
+                        "decay": float(decay), "commitment": float(commitment),
+                        "dead_threshold": float(dead_threshold)}
+        self.encoder = MultiScaleEncoder(n_times, dim, hidden, tuple(kernel_sizes))
+        self.name_emb = nn.Embedding(n_channel_names, dim)
+        self.type_emb = nn.Embedding(len(SUPPORTED_TYPES), dim)
+        nn.init.normal_(self.name_emb.weight, std=0.02)
+        nn.init.normal_(self.type_emb.weight, std=0.02)
+        self.norm = nn.LayerNorm(dim)
+        self.quantizer = ResidualVQ(dim, n_codebooks, codebook_size, decay=decay,
+                                    commitment=commitment, dead_threshold=dead_threshold)
+        self.decoder = SpectralDecoder(n_times, dim, width)
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-serializable constructor arguments."""
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RVQAutoencoder:
+        """Rebuild (untrained) from :meth:`get_config`."""
+        cfg = dict(config)
+        return cls(cfg.pop("n_times"), cfg.pop("sfreq"), cfg.pop("n_channel_names"), **cfg)
+
+    def _context(self, name_idx: torch.Tensor, type_idx: torch.Tensor) -> torch.Tensor:
+        return self.name_emb(name_idx) + self.type_emb(type_idx)
+
+    def embed(self, x: torch.Tensor, name_idx: torch.Tensor, type_idx: torch.Tensor
+              ) -> torch.Tensor:
+        """Continuous latent before quantization, (N, dim)."""
+        return self.norm(self.encoder(x) + self._context(name_idx, type_idx))
+
+    def decode_latent(self, zq: torch.Tensor, name_idx: torch.Tensor, type_idx: torch.Tensor):
+        """Quantized latent (N, dim) → (log-amplitude, phase, signal)."""
+        return self.decoder(zq + self._context(name_idx, type_idx))
+
+    def forward(self, x: torch.Tensor, name_idx: torch.Tensor, type_idx: torch.Tensor
+                ) -> dict[str, torch.Tensor]:
+        """Encode, quantize and decode patches ``x`` (N, n_times)."""
+        z = self.embed(x, name_idx, type_idx)
+        zq, codes, commit = self.quantizer(z)
+        log_amp, phase, signal = self.decode_latent(zq, name_idx, type_idx)
+        return {"codes": codes, "commit": commit, "log_amp": log_amp, "phase": phase,
+                "signal": signal}
