@@ -201,5 +201,6 @@ def test_recording_objects_as_sources(two_files):
         ds = WindowDataset(rec, window=1.0)  # a file-backed Recording is kept as its path
     assert ds.windows["source"][0] == str(p1) and len(ds) == 10
     assert ds[9][0, -1].item() == 999.0  # reopened after the caller closed it
-    mem = WindowDataset(_ramp_recording(300), window=1.0, channels="eeg")
+    mem = WindowDataset(_ramp_recording(300), window=1.0, channels=[0, 2])
     assert len(mem) == 3 and mem.windows["source"][0] == "<in-memory recording 0>"
+    assert mem[2][:, 0].tolist() == [200.0, 2200.0]
