@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectome.affinity import (
     AffinityInputError,
@@ -179,3 +181,17 @@ def test_mismatched_animals_rejected():
         sliding_affinity([rng.normal(size=(50, 3)), rng.normal(size=(50, 4))], window=10)
     with pytest.raises(AffinityInputError, match="2-D"):
         sliding_affinity([rng.normal(size=50)], window=10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 40), data=st.data())
+def test_pair_index_formula_matches_triu_order(n, data):
+    """The documented index p = i·n − i(i+1)/2 + (j − i − 1) is the tensor's pair order."""
+    pairs = pair_indices(n)
+    k = data.draw(st.integers(0, len(pairs) - 1))
+    i, j = pairs[k]
+    assert i < j
+    assert i * n - i * (i + 1) // 2 + (j - i - 1) == k
+    v = np.arange(len(pairs), dtype=float)
+    m = fold_pairs(v, n)
+    assert m[i, j] == m[j, i] == k
