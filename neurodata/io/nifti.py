@@ -1,0 +1,703 @@
+"""Reader for 4-D NIfTI fMRI runs (nibabel), with masks, atlases, events and cleaning.
+
+A BOLD run is a 4-D image ``(x, y, z, t)``.  We keep either one channel per voxel of a
+brain mask (modality ``"bold"``, channel type ``"voxel"``, with the affine, the volume
+shape and each channel's voxel index, so :func:`to_nifti` rebuilds the image), or one
+channel per region of an atlas (channel type ``"bold_roi"``, the region names as channel
+names).  Voxel values are nibabel's scaled values (``scl_slope``/``scl_inter`` applied)
+in float32, the same numbers nilearn's ``NiftiMasker`` returns.  Region signals are the
+mean over the region's voxels (a label image, as nilearn's ``NiftiLabelsMasker``) or the
+least-squares fit of probabilistic maps (a 4-D atlas, as ``NiftiMapsMasker``).
+
+Nothing is resampled: a mask or atlas must already be on the run's voxel grid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._logging import logger, verbose, warn
+from ..channels import make_channels
+from ..errors import FormatError, MissingFileError, ValidationError
+from ..events import Events
+from ..provenance import make_provenance
+from ..recording import Recording
+from ..timeseries import TimeSeries
+from ._registry import ReaderSpec, register_reader
+
+__all__ = ["read_nifti", "to_nifti", "timeseries_to_nifti", "read_fmri_events",
+           "events_from_volume_labels"]
+
+#: NIfTI sform/qform codes → the coordinate frame they name.
+_XFORM_FRAMES = {0: "unknown", 1: "scanner", 2: "aligned", 3: "talairach", 4: "mni", 5: "template"}
+#: Seconds per unit of pixdim[4] for the NIfTI time units nibabel reports.
+_TIME_UNITS = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6}
+#: Millimetres → metres (the channel table's positions are in metres).
+_MM = 1e-3
+#: Onsets this much past the end of the run (s) count as rounding, not as an error.
+_ONSET_TOL = 1e-6
+
+
+# ---------------------------------------------------------------------------- images
+def _load_image(path: Path, what: str):
+    import nibabel as nib
+
+    if not path.exists():
+        raise MissingFileError(f"no such {what} file; check the path", path=path)
+    try:
+        return nib.load(str(path))
+    except Exception as exc:  # nibabel raises several unrelated types for bad files
+        raise FormatError(f"could not be read as a NIfTI {what} by nibabel "
+                          f"({type(exc).__name__}: {exc}); expected a .nii or .nii.gz image",
+                          path=path) from exc
+
+
+def _as_image(obj: Any, what: str):
+    """A nibabel image from a path or an image object; returns (image, path or None)."""
+    if hasattr(obj, "affine") and hasattr(obj, "shape") and hasattr(obj, "dataobj"):
+        return obj, None
+    p = Path(obj)
+    return _load_image(p, what), p
+
+
+def _same_grid(img, bold, what: str, path: Path | None, bold_path: Path) -> None:
+    """Raise unless ``img`` is on the run's voxel grid (shape and affine)."""
+    shape3 = tuple(bold.shape[:3])
+    if tuple(img.shape[:3]) != shape3:
+        raise FormatError(
+            f"{what} has shape {tuple(img.shape)}; expected the voxel grid of the BOLD run "
+            f"{bold_path.name}, {shape3} (resample it onto the run first, e.g. with "
+            "nilearn.image.resample_to_img(..., interpolation='nearest'))",
+            path=path or bold_path)
+    if not np.allclose(img.affine, bold.affine, atol=1e-4):
+        raise FormatError(
+            f"{what} affine {np.round(img.affine, 4).tolist()} differs from the affine of the "
+            f"BOLD run {bold_path.name}, {np.round(bold.affine, 4).tolist()}: the images are "
+            "not on the same voxel grid; resample it onto the run first", path=path or bold_path)
+
+
+def _coord_frame(img) -> str:
+    code = int(img.header.get("sform_code", 0)) if hasattr(img.header, "get") else 0
+    if code == 0:
+        code = int(img.header.get("qform_code", 0)) if hasattr(img.header, "get") else 0
+    return _XFORM_FRAMES.get(code, "unknown")
+
+
+# ---------------------------------------------------------------------------- TR
+def _sidecar_json(path: Path) -> Path | None:
+    name = path.name
+    for ext in (".nii.gz", ".nii"):
+        if name.lower().endswith(ext):
+            side = path.with_name(name[: -len(ext)] + ".json")
+            return side if side.exists() else None
+    return None
+
+
+def _header_tr(img, path: Path) -> float | None:
+    """TR in seconds from pixdim[4] and the xyzt time unit, or None when absent."""
+    zooms = img.header.get_zooms()
+    if len(zooms) < 4 or not np.isfinite(zooms[3]) or zooms[3] <= 0:
+        return None
+    value = float(zooms[3])
+    try:
+        unit = img.header.get_xyzt_units()[1]
+    except (AttributeError, IndexError):
+        unit = "unknown"
+    if unit in _TIME_UNITS:
+        return value * _TIME_UNITS[unit]
+    warn(f"{path}: the NIfTI header gives pixdim[4] = {value} with time unit {unit!r}; "
+         "taking it as seconds (pass tr= to override)")
+    return value
+
+
+def _resolve_tr(img, path: Path, tr: float | None) -> tuple[float, str]:
+    """The TR in seconds and where it came from."""
+    header = _header_tr(img, path)
+    side = _sidecar_json(path)
+    side_tr = None
+    if side is not None:
+        try:
+            meta = json.loads(side.read_text())
+        except (OSError, ValueError) as exc:
+            raise FormatError(f"could not be parsed as JSON ({exc}); expected a BIDS sidecar "
+                              "with RepetitionTime", path=side) from exc
+        if isinstance(meta, dict) and meta.get("RepetitionTime") is not None:
+            side_tr = float(meta["RepetitionTime"])
+    if tr is not None:
+        tr = float(tr)
+        if not (np.isfinite(tr) and tr > 0):
+            raise ValueError(f"tr must be a positive number of seconds; got {tr!r}")
+        for found, where in ((side_tr, f"sidecar {side}"), (header, "NIfTI header")):
+            if found is not None and not np.isclose(found, tr, rtol=1e-4):
+                warn(f"{path}: tr={tr} s overrides the {where} value {found} s")
+        return tr, "argument"
+    if side_tr is not None:
+        if header is not None and not np.isclose(header, side_tr, rtol=1e-4):
+            warn(f"{path}: the sidecar RepetitionTime {side_tr} s differs from the header's "
+                 f"{header} s; using the sidecar (BIDS makes it authoritative)")
+        return side_tr, f"sidecar {side.name}"
+    if header is not None:
+        return header, "header pixdim[4]"
+    raise FormatError("has no repetition time: pixdim[4] is 0 and there is no JSON sidecar "
+                      "with RepetitionTime; pass tr= in seconds", path=path)
+
+
+# ---------------------------------------------------------------------------- events
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=True)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise FormatError(f"could not be read as a tab-separated table ({exc})",
+                          path=path) from exc
+
+
+def _looks_like_events_tsv(path: Path) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        first = fh.readline()
+    return "onset" in [c.strip().lower() for c in first.rstrip("\n").split("\t")]
+
+
+def events_from_volume_labels(
+    labels: Sequence[str],
+    tr: float,
+    *,
+    chunks: Sequence[Any] | None = None,
+) -> Events:
+    """Turn one label per volume into block events.
+
+    Consecutive volumes with the same label (and the same chunk) form one event with
+    ``onset = first volume index × tr`` and ``duration = run length × tr``.
+
+    Parameters
+    ----------
+    labels : sequence of str, length n_volumes
+        The condition of each volume (``"rest"``, ``"face"``, or numeric codes).
+    tr : float
+        Repetition time in seconds.
+    chunks : sequence, length n_volumes, or None
+        The run (chunk) of each volume; a change of chunk also ends an event, and the
+        chunk is kept in the ``chunk`` column.
+
+    Returns
+    -------
+    Events
+        ``value`` is the integer label when every label is an integer, else a code per
+        distinct label (sorted, from 1).
+
+    Examples
+    --------
+    >>> ev = events_from_volume_labels(["rest", "rest", "face", "face", "face"], 2.5)
+    >>> ev.to_dataframe()[["onset", "duration", "label"]].values.tolist()
+    [[0.0, 5.0, 'rest'], [5.0, 7.5, 'face']]
+    """
+    labels = [str(x) for x in labels]
+    n = len(labels)
+    key = list(zip(labels, chunks, strict=True)) if chunks is not None else labels
+    starts = [i for i in range(n) if i == 0 or key[i] != key[i - 1]]
+    stops = starts[1:] + [n]
+    lab = [labels[i] for i in starts]
+    extra: dict[str, Any] = {}
+    if chunks is not None:
+        extra["chunk"] = [chunks[i] for i in starts]
+    numeric = all(s.lstrip("-").isdigit() for s in lab)
+    return Events(onset=[i * tr for i in starts],
+                  duration=[(j - i) * tr for i, j in zip(starts, stops, strict=True)],
+                  label=lab, value=[int(s) for s in lab] if numeric and lab else None,
+                  n_volumes=[j - i for i, j in zip(starts, stops, strict=True)], **extra)
+
+
+def _label_file_events(path: Path, n_volumes: int, tr: float) -> Events:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rows.append(line.split())
+    if len(rows) != n_volumes:
+        raise ValidationError(
+            f"has {len(rows)} label lines; expected one per volume of the BOLD run "
+            f"({n_volumes}) - is it the label file of another run?", path=path)
+    widths = {len(r) for r in rows}
+    if not widths <= {1, 2}:
+        raise FormatError(f"has lines with {sorted(widths)} fields; expected 'label' or "
+                          "'label chunk' per line (PyMVPA attributes.txt)", path=path)
+    labels = [r[0] for r in rows]
+    chunks = None
+    if widths == {2}:
+        raw = [r[1] for r in rows]
+        chunks = [int(c) if c.lstrip("-").isdigit() else c for c in raw]
+    return events_from_volume_labels(labels, tr, chunks=chunks)
+
+
+def _tsv_events(path: Path, run_duration: float) -> Events:
+    table = _read_table(path)
+    if "onset" not in table.columns:
+        raise FormatError(f"has columns {list(table.columns)}; expected at least 'onset' "
+                          "(BIDS events.tsv: onset, duration, trial_type)", path=path)
+    table = table.copy()
+    if "duration" not in table.columns:
+        table["duration"] = 0.0
+    if "label" not in table.columns:
+        table["label"] = (table["trial_type"].astype(str) if "trial_type" in table.columns
+                          else "event")
+    onset = pd.to_numeric(table["onset"], errors="coerce")
+    if onset.isna().any():
+        bad = table.loc[onset.isna(), "onset"].iloc[0]
+        raise FormatError(f"has a non-numeric onset {bad!r}; onsets must be seconds",
+                          path=path)
+    late = onset > run_duration + _ONSET_TOL
+    if late.any() or (onset < 0).any():
+        worst = float(onset[late].max()) if late.any() else float(onset.min())
+        raise ValidationError(
+            f"has onsets outside the run: {int(late.sum() + (onset < 0).sum())} event(s), e.g. "
+            f"onset {worst} s, while the run lasts {run_duration} s (n_volumes × TR); is it the "
+            "events file of another run, or is the TR wrong?", path=path)
+    if "value" in table.columns:
+        val = pd.to_numeric(table["value"], errors="coerce")
+        if val.isna().any() or not np.all(np.mod(val, 1) == 0):
+            table = table.rename(columns={"value": "value_orig"})
+    if "value" not in table.columns:
+        codes = {lab: i + 1 for i, lab in enumerate(sorted(set(table["label"].astype(str))))}
+        table["value"] = [codes[str(x)] for x in table["label"]]
+    table["duration"] = pd.to_numeric(table["duration"], errors="coerce").fillna(0.0)
+    return Events.from_dataframe(table, path=path)
+
+
+def read_fmri_events(
+    path: str | os.PathLike,
+    *,
+    n_volumes: int,
+    tr: float,
+) -> Events:
+    """Read fMRI events: a BIDS events TSV or a per-volume label file.
+
+    Parameters
+    ----------
+    path : path-like
+        Either a tab-separated table with an ``onset`` column (BIDS ``*_events.tsv``:
+        onset and duration in seconds, ``trial_type`` becomes the label, other columns are
+        kept), or a label file with one line per volume, ``label`` or ``label chunk``
+        (PyMVPA's ``attributes.txt`` / ``attributes_literal.txt``), see
+        :func:`events_from_volume_labels`.
+    n_volumes : int
+        Number of volumes of the run the events belong to.
+    tr : float
+        Repetition time in seconds.
+
+    Returns
+    -------
+    Events
+
+    Raises
+    ------
+    ValidationError
+        An onset outside ``[0, n_volumes × tr]``, or a label file whose line count is not
+        ``n_volumes``.
+    FormatError
+        A table without ``onset`` or with malformed lines.
+
+    Examples
+    --------
+    >>> ev = read_fmri_events("attributes_literal.txt", n_volumes=1452, tr=2.5)  # doctest: +SKIP
+    """
+    p = Path(path)
+    if not p.exists():
+        raise MissingFileError("no such events file; check the path", path=p)
+    if _looks_like_events_tsv(p):
+        return _tsv_events(p, n_volumes * tr)
+    return _label_file_events(p, n_volumes, tr)
+
+
+# ---------------------------------------------------------------------------- atlases
+def _atlas_names(atlas_labels: Any, values: np.ndarray, path_hint: Path | None) -> list[str]:
+    """Region names for the non-zero atlas ``values`` (sorted)."""
+    if atlas_labels is None:
+        return [f"roi{int(v):03d}" for v in values]
+    if isinstance(atlas_labels, os.PathLike) or (
+            isinstance(atlas_labels, str) and Path(atlas_labels).exists()):
+        p = Path(atlas_labels)
+        table = _read_table(p)
+        cols = {c.lower(): c for c in table.columns}
+        if {"index", "name"} <= set(cols):
+            atlas_labels = dict(zip(table[cols["index"]].astype(int), table[cols["name"]],
+                                    strict=True))
+        else:
+            # A headerless "value name" list, one region per line.
+            lines = [ln.split(None, 1) for ln in p.read_text().splitlines() if ln.strip()]
+            try:
+                atlas_labels = {int(a): b.strip() for a, b in lines}
+            except ValueError as exc:
+                raise FormatError("expected a lookup table with columns index and name, or "
+                                  "lines 'value name'", path=p) from exc
+    if isinstance(atlas_labels, Mapping):
+        missing = [int(v) for v in values if int(v) not in {int(k) for k in atlas_labels}]
+        if missing:
+            raise ValidationError(f"atlas_labels has no name for atlas value(s) {missing[:10]}; "
+                                  "give one name per non-zero value", path=path_hint)
+        lookup = {int(k): str(v) for k, v in atlas_labels.items()}
+        return [lookup[int(v)] for v in values]
+    names = [str(x) for x in atlas_labels]
+    if len(names) == len(values) + 1:
+        names = names[1:]  # nilearn's convention: the first name is the background
+    if len(names) != len(values):
+        raise ValidationError(f"atlas_labels has {len(names)} names; the atlas has "
+                              f"{len(values)} regions (non-zero values {values[:10].tolist()}...)",
+                              path=path_hint)
+    return names
+
+
+# ---------------------------------------------------------------------------- cleaning
+def _load_confounds(confounds: Any, n_volumes: int) -> tuple[np.ndarray, Any]:
+    if isinstance(confounds, str | os.PathLike):
+        p = Path(confounds)
+        if not p.exists():
+            raise MissingFileError("no such confounds file; check the path", path=p)
+        if p.suffix.lower() in (".tsv", ".csv"):
+            table = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",",
+                                na_values=["n/a"])
+            # fMRIPrep's derivative columns start with NaN; nilearn's loader fills with 0 too.
+            arr = table.apply(pd.to_numeric, errors="coerce").fillna(0.0).to_numpy(float)
+            desc: Any = {"file": str(p), "columns": list(table.columns)}
+        else:
+            arr = np.loadtxt(p, ndmin=2)
+            desc = {"file": str(p), "columns": arr.shape[1]}
+        where: Any = p
+    else:
+        arr = np.asarray(confounds, dtype=np.float64)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        desc, where = {"array_shape": list(arr.shape)}, None
+    if arr.ndim != 2 or arr.shape[0] != n_volumes:
+        raise ValidationError(f"confounds have shape {arr.shape}; expected ({n_volumes}, "
+                              "n_confounds), one row per volume", path=where)
+    return arr, desc
+
+
+# ---------------------------------------------------------------------------- reader
+@verbose
+def read_nifti(
+    path: str | os.PathLike,
+    *,
+    mask: Any = None,
+    atlas: Any = None,
+    atlas_labels: Any = None,
+    tr: float | None = None,
+    events: str | os.PathLike | None = None,
+    confounds: Any = None,
+    detrend: bool = False,
+    standardize: bool | str = False,
+    high_pass: float | None = None,
+    low_pass: float | None = None,
+    runs: Any = None,
+    subject: Mapping[str, Any] | None = None,
+    session: Mapping[str, Any] | None = None,
+    name: str = "bold",
+    verbose: bool | str | None = None,
+) -> Recording:
+    """Read a 4-D NIfTI BOLD run into a :class:`~neurodata.Recording`.
+
+    Parameters
+    ----------
+    path : path-like
+        A 4-D ``.nii`` or ``.nii.gz`` image of shape ``(x, y, z, n_volumes)``.
+    mask : path-like or nibabel image or None
+        3-D brain mask on the run's grid; non-zero voxels are kept.  ``None`` keeps every
+        voxel (so :func:`to_nifti` returns the whole image).
+    atlas : path-like or nibabel image or None
+        Region definition on the run's grid: a 3-D label image (integer per voxel, 0 =
+        background; region signal = mean over its voxels, as nilearn's
+        ``NiftiLabelsMasker(strategy="mean")``) or a 4-D image of probabilistic maps
+        (one per region; signals = least-squares fit of the maps to each volume, as
+        ``NiftiMapsMasker``).  With ``mask``, only voxels inside the mask count.
+    atlas_labels : mapping or sequence of str or path-like or None
+        Region names: ``{value: name}``, names in order of the sorted non-zero values
+        (for label images; a leading background name is dropped) or of the maps, or a
+        lookup file (TSV with ``index`` and ``name`` columns, or ``value name`` lines).
+        ``None`` names regions ``roi001``, ``roi002``, ... by value.
+    tr : float or None
+        Repetition time in seconds.  ``None`` takes it from a JSON sidecar beside the
+        image (``RepetitionTime``), else from the header (``pixdim[4]`` in its
+        ``xyzt_units`` time unit: ms and µs are converted to s).
+    events : path-like or None
+        A BIDS events TSV or a per-volume label file, see :func:`read_fmri_events`.
+    confounds : path-like or array of shape (n_volumes, n_confounds) or None
+        Nuisance regressors removed with ``nilearn.signal.clean`` (TSV/CSV: every column
+        is used, NaN → 0).
+    detrend : bool, default=False
+        Remove a linear trend (``nilearn.signal.clean``).
+    standardize : bool or str, default=False
+        Passed to ``nilearn.signal.clean`` (``"zscore_sample"``, ``"psc"``, ``False``).
+    high_pass, low_pass : float or None
+        Butterworth filter cut-offs in Hz (``nilearn.signal.clean``).
+    runs : array of shape (n_volumes,) or None
+        Run index of each volume when several runs are concatenated; cleaning is then done
+        per run.
+    subject, session : mapping or None
+        Metadata for the recording (``session`` defaults to ``{"id": <file stem>}``).
+    name : str, default="bold"
+        Name of the block.
+    verbose : bool or str or None
+        Logging level for this call.
+
+    Returns
+    -------
+    Recording
+        One block ``name`` of shape ``(n_volumes, n_channels)``, float32, unit ``a.u.``,
+        rate ``1 / TR`` Hz, t0 = 0.  Voxel channels are named ``v_<i>_<j>_<k>``, type
+        ``voxel``, with positions (voxel centres, metres) in the frame of the sform;
+        the block carries ``affine``, ``volume_shape`` and ``voxel_ijk``.  Region
+        channels are named after the regions, type ``bold_roi``, with columns
+        ``roi_value`` and ``n_voxels``.  Cleaning steps are recorded in provenance
+        ``steps``.
+
+    Raises
+    ------
+    FormatError
+        Not a 4-D image; a mask or atlas on another grid (both shapes are named); no TR.
+    ValidationError
+        Events outside the run, a label file with the wrong number of lines, confounds
+        with the wrong number of rows.
+
+    Examples
+    --------
+    >>> from neurodata.io.nifti import read_nifti
+    >>> rec = read_nifti("bold.nii.gz", mask="mask.nii.gz",
+    ...                  events="attributes_literal.txt")  # doctest: +SKIP
+    >>> rec.timeseries["bold"].shape  # doctest: +SKIP
+    (1452, 530)
+    """
+    p = Path(path)
+    if atlas is None and atlas_labels is not None:
+        raise ValueError("atlas_labels names the regions of atlas=, which was not given")
+    img = _load_image(p, "BOLD run")
+    if len(img.shape) != 4:
+        raise FormatError(f"is a {len(img.shape)}-D image of shape {tuple(img.shape)}; "
+                          "expected a 4-D BOLD run (x, y, z, volumes) - a 3-D image is a single "
+                          "volume or a mask; pass it as mask= instead", path=p)
+    n_vol = int(img.shape[3])
+    tr_s, tr_from = _resolve_tr(img, p, tr)
+    sources: list[Path] = [p]
+    side = _sidecar_json(p)
+    if side is not None:
+        sources.append(side)
+
+    mask_bool = None
+    if mask is not None:
+        mask_img, mask_path = _as_image(mask, "mask")
+        if len(mask_img.shape) != 3 and not (len(mask_img.shape) == 4 and mask_img.shape[3] == 1):
+            raise FormatError(f"mask has shape {tuple(mask_img.shape)}; expected a 3-D image "
+                              f"like the run's grid {tuple(img.shape[:3])}", path=mask_path or p)
+        _same_grid(mask_img, img, "mask", mask_path, p)
+        mask_bool = np.asanyarray(mask_img.dataobj).reshape(img.shape[:3]) != 0
+        if not mask_bool.any():
+            raise ValidationError("mask has no non-zero voxel; expected a brain mask",
+                                  path=mask_path or p)
+        if mask_path is not None:
+            sources.append(mask_path)
+
+    atlas_img = atlas_path = None
+    if atlas is not None:
+        atlas_img, atlas_path = _as_image(atlas, "atlas")
+        if len(atlas_img.shape) not in (3, 4):
+            raise FormatError(f"atlas has shape {tuple(atlas_img.shape)}; expected a 3-D label "
+                              "image or a 4-D stack of probabilistic maps", path=atlas_path or p)
+        _same_grid(atlas_img, img, "atlas", atlas_path, p)
+        if atlas_path is not None:
+            sources.append(atlas_path)
+        if isinstance(atlas_labels, str | os.PathLike) and Path(atlas_labels).exists():
+            sources.append(Path(atlas_labels))
+
+    # Events first: a bad events file must fail before the (larger) data are read.
+    ev = None
+    if events is not None:
+        ev = read_fmri_events(events, n_volumes=n_vol, tr=tr_s)
+        sources.append(Path(events))
+    conf_arr = conf_desc = None
+    if confounds is not None:
+        conf_arr, conf_desc = _load_confounds(confounds, n_vol)
+        if isinstance(confounds, str | os.PathLike):
+            sources.append(Path(confounds))
+    if runs is not None:
+        runs = np.asarray(runs)
+        if runs.shape != (n_vol,):
+            raise ValidationError(f"runs has shape {runs.shape}; expected ({n_vol},), one run "
+                                  "index per volume", path=p)
+
+    data4 = np.asanyarray(img.dataobj)  # scaled by nibabel when scl_slope is set
+    affine = np.asarray(img.affine, dtype=np.float64)
+    frame = _coord_frame(img)
+    attrs: dict[str, Any] = {"source": "nifti", "tr_s": tr_s, "tr_source": tr_from,
+                             "n_volumes": n_vol, "source_dtype": str(img.get_data_dtype()),
+                             "volume_shape": list(img.shape[:3]), "coord_frame": frame}
+    if atlas_img is None:
+        keep = mask_bool if mask_bool is not None else np.ones(img.shape[:3], bool)
+        ijk = np.argwhere(keep)  # C order, the order nilearn's NiftiMasker uses
+        data = np.asarray(data4[keep], dtype=np.float32).T  # (T, V)
+        xyz = (affine[:3, :3] @ ijk.T + affine[:3, 3:4]).T * _MM
+        channels = make_channels([f"v_{i}_{j}_{k}" for i, j, k in ijk], types="voxel",
+                                 units="a.u.", positions=xyz, coord_frame=frame)
+        kind = "voxels"
+        grid = {"affine": affine, "volume_shape": img.shape[:3], "voxel_ijk": ijk}
+    else:
+        data, channels, roi_attrs = _atlas_signals(data4, atlas_img, atlas_labels, mask_bool,
+                                                   affine, frame, atlas_path or p)
+        attrs.update(roi_attrs)
+        kind = "regions"
+        grid = {}
+    logger.info("%s: %d volumes, TR %g s (%s), %d %s", p, n_vol, tr_s, tr_from,
+                data.shape[1], kind)
+
+    steps = []
+    if confounds is not None or detrend or standardize or high_pass or low_pass:
+        from nilearn import signal
+
+        clean_params = {"detrend": bool(detrend), "standardize": standardize,
+                        "high_pass": high_pass, "low_pass": low_pass, "t_r": tr_s,
+                        "confounds": conf_desc, "runs": runs is not None}
+        # nilearn 0.14 deprecates booleans for standardize; map them to its new spellings.
+        std = {False: None, True: "zscore_sample"}.get(standardize, standardize) \
+            if isinstance(standardize, bool) else standardize
+        data = signal.clean(data, runs=runs, detrend=bool(detrend), standardize=std,
+                            confounds=conf_arr, high_pass=high_pass, low_pass=low_pass,
+                            t_r=tr_s, filter="butterworth" if (high_pass or low_pass) else False,
+                            ).astype(np.float32)
+        steps.append({"name": "nilearn.signal.clean", "parameters": clean_params})
+        attrs["cleaned"] = clean_params
+        logger.info("%s: cleaned with nilearn.signal.clean %s", p, clean_params)
+
+    ts = TimeSeries(data, rate=1.0 / tr_s, channels=channels, modality="bold", name=name,
+                    attrs=attrs, **grid)
+    params = {"mask": str(mask) if isinstance(mask, str | os.PathLike) else mask is not None,
+              "atlas": str(atlas) if isinstance(atlas, str | os.PathLike) else atlas is not None,
+              "tr": tr, "events": None if events is None else str(events),
+              "detrend": detrend, "standardize": standardize, "high_pass": high_pass,
+              "low_pass": low_pass}
+    prov = make_provenance(sources=sources, loader="neurodata.io.read_nifti", parameters=params,
+                           steps=steps, packages=("nibabel", "nilearn") if steps else ("nibabel",))
+    stem = p.name[:-7] if p.name.lower().endswith(".nii.gz") else p.stem
+    return Recording([ts], events=ev, subject=subject,
+                     session={"id": stem, **dict(session or {})}, provenance=prov)
+
+
+def _atlas_signals(data4, atlas_img, atlas_labels, mask_bool, affine, frame, where):
+    """Region signals ``(T, R)`` and their channel table."""
+    atlas = np.asanyarray(atlas_img.dataobj)
+    if atlas.ndim == 4 and atlas.shape[3] == 1:
+        atlas = atlas[..., 0]
+    inside = mask_bool if mask_bool is not None else np.ones(atlas.shape[:3], bool)
+    if atlas.ndim == 3:
+        if not np.all(np.mod(atlas[np.isfinite(atlas)], 1) == 0):
+            raise FormatError("3-D atlas holds non-integer values; expected a label image "
+                              "(one integer region value per voxel, 0 = background)", path=where)
+        lab = np.rint(atlas).astype(np.int64)
+        values = np.unique(lab[lab != 0])
+        names = _atlas_names(atlas_labels, values, where)
+        series, counts, centres = [], [], []
+        kept_names, kept_values = [], []
+        for v, nm in zip(values, names, strict=True):
+            sel = (lab == v) & inside
+            if not sel.any():
+                warn(f"{where}: region {nm!r} (value {int(v)}) has no voxel inside the mask; "
+                     "it is dropped")
+                continue
+            vox = np.asarray(data4[sel], dtype=np.float64)  # (n_vox, T)
+            series.append(vox.mean(axis=0))
+            counts.append(int(sel.sum()))
+            centres.append(np.argwhere(sel).mean(axis=0))
+            kept_names.append(nm)
+            kept_values.append(int(v))
+        if not series:
+            raise ValidationError("no atlas region has a voxel inside the mask", path=where)
+        data = np.stack(series, axis=1).astype(np.float32)
+        strategy = "label mean"
+    else:
+        maps = np.asarray(atlas, dtype=np.float64)
+        n_maps = maps.shape[3]
+        values = np.arange(1, n_maps + 1)
+        names = _atlas_names(atlas_labels, values, where)
+        design = maps[inside]  # (V, K)
+        vox = np.asarray(data4[inside], dtype=np.float64)  # (V, T)
+        coef, *_ = np.linalg.lstsq(design, vox, rcond=None)
+        data = coef.T.astype(np.float32)
+        counts = [int((design[:, k] != 0).sum()) for k in range(n_maps)]
+        ijk = np.argwhere(inside)
+        centres = [(ijk * np.abs(design[:, k:k + 1])).sum(0) / max(np.abs(design[:, k]).sum(),
+                                                                   1e-12) for k in range(n_maps)]
+        kept_names, kept_values = names, values.tolist()
+        strategy = "maps least squares"
+    centres = np.asarray(centres, dtype=np.float64)
+    xyz = (affine[:3, :3] @ centres.T + affine[:3, 3:4]).T * _MM
+    channels = make_channels(kept_names, types="bold_roi", units="a.u.", positions=xyz,
+                             coord_frame=frame, labels=kept_names, roi_value=kept_values,
+                             n_voxels=counts)
+    return data, channels, {"atlas_strategy": strategy}
+
+
+# ---------------------------------------------------------------------------- writing back
+def timeseries_to_nifti(ts: TimeSeries, *, fill: float = 0.0, dtype: Any = np.float32):
+    """Rebuild a 4-D NIfTI image from a voxel :class:`~neurodata.TimeSeries`.
+
+    Parameters
+    ----------
+    ts : TimeSeries
+        A block with ``affine``, ``volume_shape`` and ``voxel_ijk`` (as read by
+        :func:`read_nifti` without an atlas), shape ``(n_volumes, n_voxels)``.
+    fill : float, default=0.0
+        Value of voxels that are not channels (outside the mask).
+    dtype : numpy dtype, default=float32
+        Data type of the image.
+
+    Returns
+    -------
+    nibabel.Nifti1Image of shape volume_shape + (n_volumes,)
+        With the block's affine (as sform and qform) and pixdim[4] = 1 / rate seconds.
+
+    Raises
+    ------
+    ValidationError
+        The block has no voxel grid (an atlas/ROI block or a non-fMRI block), or is
+        irregularly sampled.
+
+    Examples
+    --------
+    >>> img = timeseries_to_nifti(rec.timeseries["bold"])  # doctest: +SKIP
+    >>> img.to_filename("bold_masked.nii.gz")  # doctest: +SKIP
+    """
+    import nibabel as nib
+
+    if ts.voxel_ijk is None or ts.affine is None or ts.volume_shape is None:
+        raise ValidationError(
+            f"block {ts.name!r} has no voxel grid (affine, volume_shape, voxel_ijk); only voxel "
+            "blocks read from NIfTI without an atlas can be written back to NIfTI",
+            path=ts._path)
+    if ts.rate is None:
+        raise ValidationError(f"block {ts.name!r} is irregularly sampled; a NIfTI run needs a "
+                              "constant TR", path=ts._path)
+    values = np.asarray(ts.slice_samples(0, ts.n_times))
+    vol = np.full(tuple(ts.volume_shape) + (ts.n_times,), fill, dtype=dtype)
+    i, j, k = ts.voxel_ijk.T
+    vol[i, j, k, :] = values.T.astype(dtype)
+    img = nib.Nifti1Image(vol, ts.affine)
+    img.header.set_xyzt_units("mm", "sec")
+    zooms = list(img.header.get_zooms()[:3]) + [1.0 / ts.rate]
+    img.header.set_zooms(zooms)
+    img.header.set_sform(ts.affine, code=1)
+    img.header.set_qform(ts.affine, code=1)
+    return img
+
+
+#: Short alias of :func:`timeseries_to_nifti`.
+to_nifti = timeseries_to_nifti
+
+
+register_reader(ReaderSpec(
+    "NIfTI", (".nii", ".nii.gz"), "fMRI (BOLD)", read_nifti, "nibabel / nilearn.signal",
+    "4-D run → voxel series (mask; affine, grid shape and voxel indices for writing back) or "
+    "atlas ROI series; TR from sidecar/header; events TSV or per-volume label files; optional "
+    "confound regression, detrending, standardization (recorded in provenance)"))
