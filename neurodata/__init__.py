@@ -7,7 +7,7 @@
 (320, 64)
 """
 
-from . import errors
+from . import datasets, errors
 from ._logging import set_log_level, use_log_level
 from .batch import convert_many
 from .channels import CHANNEL_TYPES, make_channels
@@ -35,10 +35,23 @@ from .validate import ValidationReport, validate
 
 open = open_recording  # noqa: A001  (``nd.open(path)`` is the documented entry point)
 
+_TORCH_NAMES = ("WindowDataset", "SpikeWindowDataset")
+
+
+def __getattr__(name: str):
+    # torch is imported only when a torch Dataset is asked for (DESIGN: torch stays in
+    # neurodata.torch_data), so ``import neurodata`` stays light.
+    if name in _TORCH_NAMES:
+        from . import torch_data
+
+        return getattr(torch_data, name)
+    raise AttributeError(f"module 'neurodata' has no attribute {name!r}")
+
 __all__ = [
     "Recording", "TimeSeries", "SpikeTrains", "Events", "Connectivity", "make_channels",
     "CHANNEL_TYPES", "load", "open", "open_recording", "validate", "ValidationReport",
-    "convert_many", "load_dataset", "Dataset", "homogenize",
+    "convert_many", "load_dataset", "Dataset", "homogenize", "datasets", "WindowDataset",
+    "SpikeWindowDataset",
     "from_mne", "supported_formats", "sample_path", "list_samples", "load_sample",
     "set_log_level", "use_log_level", "errors", "NeurodataError", "MissingFileError",
     "FormatError", "VersionError", "ValidationError", "SliceError", "WriteError",
