@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import numbers
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -168,6 +170,7 @@ def nonneg_cp(
     random_state: int | np.random.Generator | None = None,
     backend: str = "numpy",
     device: str | None = None,
+    n_threads: int | None = None,
     verbose: bool = False,
 ) -> CPResult:
     r"""Non-negative CP (PARAFAC) decomposition of a 3-way tensor.
@@ -223,6 +226,11 @@ def nonneg_cp(
     device : str or None
         torch device ("cpu", "cuda", "cuda:1"); None or "auto" uses CUDA when available.
         Only with ``backend="torch"``.
+    n_threads : int, optional
+        BLAS threads (numpy backend) or intra-op threads (torch on CPU) during the fit;
+        None keeps the library default (all cores).  1 is often fastest when other
+        processes compete for the cores: multithreaded BLAS degrades badly when its
+        threads are not scheduled together.
     verbose : bool, default=False
         Show a tqdm progress bar over restarts and log each restart's error.
 
@@ -274,6 +282,64 @@ def nonneg_cp(
     n_inner = _check_int("n_inner", n_inner, 1)
     if not isinstance(tol, numbers.Real) or not tol >= 0:
         raise NTFInputError(f"tol must be a number >= 0, got {tol!r}")
+    if n_threads is not None:
+        n_threads = _check_int("n_threads", n_threads, 1)
+    with _thread_limit(backend, n_threads):
+        return _nonneg_cp(
+            tensor,
+            rank,
+            mask=mask,
+            method=method,
+            n_restarts=n_restarts,
+            n_iter_max=n_iter_max,
+            tol=tol,
+            n_inner=n_inner,
+            init=init,
+            random_state=random_state,
+            backend=backend,
+            device=device,
+            verbose=verbose,
+        )
+
+
+@contextlib.contextmanager
+def _thread_limit(backend: str, n_threads: int | None) -> Iterator[None]:
+    if n_threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    if backend == "torch":
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(n_threads)
+        try:
+            with threadpool_limits(n_threads):
+                yield
+        finally:
+            torch.set_num_threads(before)
+    else:
+        with threadpool_limits(n_threads):
+            yield
+
+
+def _nonneg_cp(
+    tensor: Any,
+    rank: int,
+    *,
+    mask: Any | None,
+    method: str,
+    n_restarts: int,
+    n_iter_max: int,
+    tol: float,
+    n_inner: int,
+    init: Any,
+    random_state: Any,
+    backend: str,
+    device: str | None,
+    verbose: bool,
+) -> CPResult:
     try:
         xp = get_namespace(backend, device)
     except ValueError as exc:
@@ -388,6 +454,7 @@ class NonnegCP(BaseEstimator):
         random_state: int | np.random.Generator | None = None,
         backend: str = "numpy",
         device: str | None = None,
+        n_threads: int | None = None,
         verbose: bool = False,
     ) -> None:
         self.rank = rank
@@ -400,6 +467,7 @@ class NonnegCP(BaseEstimator):
         self.random_state = random_state
         self.backend = backend
         self.device = device
+        self.n_threads = n_threads
         self.verbose = verbose
 
     def fit(self, X: Any, y: None = None, *, mask: Any | None = None) -> NonnegCP:
@@ -417,6 +485,7 @@ class NonnegCP(BaseEstimator):
             random_state=self.random_state,
             backend=self.backend,
             device=self.device,
+            n_threads=self.n_threads,
             verbose=self.verbose,
         )
         self.result_ = result

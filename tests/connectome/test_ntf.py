@@ -248,6 +248,7 @@ def test_estimator_forwards_every_argument(monkeypatch):
         "random_state": 1234,
         "backend": "numpy",
         "device": None,
+        "n_threads": 1,
         "verbose": False,
     }
     x, _ = _planted()
@@ -291,3 +292,14 @@ def test_match_components_permutation():
     np.testing.assert_array_equal(perm, [1, 2, 0])
     np.testing.assert_allclose(scores, 1.0)
     assert factor_match_score(factors, perm_factors, use_weights=True) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_n_threads_gives_same_result(backend):
+    x, _ = _planted(noise=0.2)
+    kw = dict(n_restarts=1, n_iter_max=10, tol=0, random_state=0, backend=backend)
+    a = nonneg_cp(x, 2, **kw)
+    b = nonneg_cp(x, 2, n_threads=1, **kw)
+    np.testing.assert_allclose(a.errors, b.errors, rtol=1e-10)
+    with pytest.raises(NTFInputError, match="n_threads must be an integer >= 1"):
+        nonneg_cp(x, 2, n_threads=0)
