@@ -62,11 +62,12 @@ def simulate_switching_glm(
     density: float = 0.2,
     state_density: float = 0.8,
     weight_range: tuple[float, float] = (0.5, 1.5),
-    baseline_rate: float = 0.3,
+    baseline_rate: float = 0.5,
     bias_spread: float = 0.6,
     self_transition: float = 0.98,
     window: int = 5,
     link: str = "softplus",
+    max_gain: float = 0.8,
     random_state=None,
 ) -> SwitchingSimulation:
     """Simulate a Poisson HMM-GLM whose state weights share a sparse signed support.
@@ -75,9 +76,11 @@ def simulate_switching_glm(
     ``density``, excitatory or inhibitory with equal odds.  State ``k`` keeps each
     anatomical connection with probability ``state_density`` and gives it a strength
     drawn uniformly from ``weight_range`` with ``A``'s sign, so states differ but never
-    contradict the anatomy.  Biases are ``softplus⁻¹(baseline_rate)`` plus a per-state,
-    per-neuron offset ``N(0, bias_spread²)``.  States follow a Markov chain with
-    self-transition ``self_transition`` (other transitions uniform).
+    contradict the anatomy; a state whose excitatory part has spectral radius above
+    ``max_gain`` is scaled down to it (keeps the network from exploding).  Biases are
+    ``softplus⁻¹(baseline_rate)`` plus a per-state, per-neuron offset
+    ``N(0, bias_spread²)``.  States follow a Markov chain with self-transition
+    ``self_transition`` (other transitions uniform).
 
     Parameters
     ----------
@@ -91,7 +94,7 @@ def simulate_switching_glm(
         Fraction of anatomical connections used by each state.
     weight_range : (float, float), default=(0.5, 1.5)
         Range of absolute connection strengths.
-    baseline_rate : float, default=0.3
+    baseline_rate : float, default=0.5
         Typical rate in spikes per bin.
     bias_spread : float, default=0.6
         Standard deviation of the per-state bias offsets.
@@ -101,6 +104,8 @@ def simulate_switching_glm(
         Length of the exponential coupling filter in bins.
     link : {"softplus", "exp"}, default="softplus"
         Inverse link of the Poisson rate.
+    max_gain : float, default=0.8
+        Largest spectral radius allowed for each state's excitatory weights.
     random_state : int, Generator, RandomState or None
         Seed.
 
@@ -131,6 +136,12 @@ def simulate_switching_glm(
     lo, hi = weight_range
     used = rng.random((k, n, n)) < state_density
     weights = connectome[None] * used * rng.uniform(lo, hi, (k, n, n))
+    # excitatory loops with gain > 1 make the network explode (softplus grows linearly):
+    # scale each state so that the spectral radius of its excitatory part is <= max_gain
+    for j in range(k):
+        rho = np.abs(np.linalg.eigvals(np.clip(weights[j], 0, None))).max()
+        if rho > max_gain:
+            weights[j] *= max_gain / rho
     base = np.log(np.expm1(baseline_rate)) if link == "softplus" else np.log(baseline_rate)
     biases = base + bias_spread * rng.standard_normal((k, n))
     if k > 1:
