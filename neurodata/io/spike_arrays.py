@@ -3,10 +3,10 @@
 Layouts read (names of arrays/columns are matched case-insensitively):
 
 - **flat**: one array of spike times and one of unit ids of the same length.  Times
-  are called ``times``, ``spike_times``, ``t`` or ``timestamps``; unit ids ``unit_ids``,
-  ``unit_id``, ``units``, ``unit``, ``unit_index``, ``clusters``, ``spike_clusters``,
-  ``cluster``, ``neuron`` or ``neurons``.  Optional ``unit_names`` (NPZ/MAT) names
-  integer ids ``0..n-1``.
+  are called ``times``, ``spike_times``, ``spike_time``, ``t``, ``timestamps`` or ``time``;
+  unit ids ``unit_ids``, ``unit_id``, ``units``, ``unit``, ``unit_index``, ``clusters``,
+  ``spike_clusters``, ``cluster``, ``cluster_id``, ``neuron`` or ``neurons``.  Optional
+  ``unit_names`` (NPZ/MAT) names integer ids ``0..n-1``.
 - **one array per unit** (NPZ only): every array is 1-D numeric, its key is the unit.
 - **nested struct** (MAT, the nelpy ``spikes.mat`` layout): a variable (default
   ``spikes``) holding a cell array of tetrodes, each a cell array of unit structs with
@@ -36,7 +36,7 @@ from ._registry import ReaderSpec, register_reader
 
 __all__ = ["read_spike_npz", "read_spike_csv", "read_spike_mat", "spiketrains_from_arrays"]
 
-TIME_KEYS = ("times", "spike_times", "t", "timestamps", "time")
+TIME_KEYS = ("times", "spike_times", "spike_time", "t", "timestamps", "time")
 UNIT_KEYS = ("unit_ids", "unit_id", "units", "unit", "unit_index", "clusters", "spike_clusters",
              "cluster", "cluster_id", "neuron", "neurons")
 _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
