@@ -244,8 +244,9 @@ def _tsv_events(path: Path, run_duration: float) -> Events:
     if "duration" not in table.columns:
         table["duration"] = 0.0
     if "label" not in table.columns:
-        table["label"] = (table["trial_type"].astype(str) if "trial_type" in table.columns
-                          else "event")
+        # BIDS writes "n/a" for a missing trial_type; keep it as that text, not "nan".
+        table["label"] = (table["trial_type"].fillna("n/a").astype(str)
+                          if "trial_type" in table.columns else "event")
     onset = pd.to_numeric(table["onset"], errors="coerce")
     if onset.isna().any():
         bad = table.loc[onset.isna(), "onset"].iloc[0]
@@ -592,9 +593,10 @@ def _atlas_signals(data4, atlas_img, atlas_labels, mask_bool, affine, frame, whe
         atlas = atlas[..., 0]
     inside = mask_bool if mask_bool is not None else np.ones(atlas.shape[:3], bool)
     if atlas.ndim == 3:
-        if not np.all(np.mod(atlas[np.isfinite(atlas)], 1) == 0):
-            raise FormatError("3-D atlas holds non-integer values; expected a label image "
-                              "(one integer region value per voxel, 0 = background)", path=where)
+        if not np.all(np.isfinite(atlas)) or not np.all(np.mod(atlas, 1) == 0):
+            raise FormatError("3-D atlas holds non-integer or NaN values; expected a label "
+                              "image (one integer region value per voxel, 0 = background)",
+                              path=where)
         lab = np.rint(atlas).astype(np.int64)
         values = np.unique(lab[lab != 0])
         names = _atlas_names(atlas_labels, values, where)

@@ -282,3 +282,25 @@ def test_registered_extensions():
     row = fmts[fmts["format"] == "NIfTI"].iloc[0]
     assert row["extensions"] == ".nii .nii.gz"
     assert nd.io.find_reader("x.nii.gz").name == "NIfTI"
+
+
+def test_docs_examples_run(shared, tmp_path, monkeypatch, capsys):
+    """Every python block of docs/loaders_fmri_nwb.md runs (in order, one namespace)."""
+    import re
+    import tempfile
+    from pathlib import Path
+
+    from tests.conftest import SHARED_DATA
+
+    shared(f"{SLICE}/bold.nii.gz")  # skips (or fails in CI) without the real files
+    doc = Path(__file__).resolve().parents[2] / "docs" / "loaders_fmri_nwb.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    assert len(blocks) == 4
+    monkeypatch.setenv("NEUROLOOM_SHARED_DATA", str(SHARED_DATA))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the NWB example's temp folder
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, str(doc), "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "(1452, 530) 0.4" in out and "(121, 129)" in out
+    assert "['position_x', 'position_y']" in out
