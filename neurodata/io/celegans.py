@@ -584,8 +584,11 @@ def _sniff_varshney(path: Path) -> bool:
 
 
 def _sniff_cook(path: Path) -> bool:
-    with zipfile.ZipFile(path) as zf:
-        book = zf.read("xl/workbook.xml").decode("utf-8", errors="replace")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            book = zf.read("xl/workbook.xml").decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, KeyError):
+        return False
     return "chemical" in book and "gap jn" in book
 
 

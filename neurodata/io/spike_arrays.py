@@ -422,6 +422,7 @@ def read_spike_mat(
     <SpikeTrains 'units' | 31 units, 28829 spikes, 4397–6365.27 s>
     """
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     path = Path(path)
     _check_file(path)
@@ -433,7 +434,7 @@ def read_spike_mat(
         packages: tuple[str, ...] = ("scipy",)
     except NotImplementedError:  # v7.3 = HDF5
         mat, packages = _read_mat_v73(path), ("h5py",)
-    except (ValueError, OSError, TypeError) as exc:
+    except (ValueError, OSError, TypeError, MatReadError) as exc:
         raise FormatError(f"could not be read as a MATLAB file ({type(exc).__name__}: {exc})",
                           path=path) from exc
     tkey, ukey = _find(list(mat), TIME_KEYS), _find(list(mat), UNIT_KEYS)
@@ -475,7 +476,15 @@ def read_spike_mat(
 
 # ---------------------------------------------------------------------------- registration
 def _sniff_npz(path: Path) -> bool:
-    with np.load(path, allow_pickle=False) as z:
+    import zipfile
+
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError):
+        return False
+    if not hasattr(z, "files"):  # a plain .npy saved under .npz
+        return False
+    with z:
         keys = list(z.files)
         if _find(keys, TIME_KEYS) and _find(keys, UNIT_KEYS):
             return True
@@ -491,9 +500,12 @@ def _sniff_csv(path: Path) -> bool:
 
 def _sniff_mat(path: Path) -> bool:
     from scipy.io import whosmat
+    from scipy.io.matlab import MatReadError
 
     try:
         names = [w[0] for w in whosmat(path)]
+    except (TypeError, KeyError, MatReadError):  # not a MAT file
+        return False
     except NotImplementedError:
         import h5py
 
