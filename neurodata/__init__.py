@@ -24,7 +24,7 @@ from .errors import (
 )
 from .events import Events
 from .homogenize import homogenize
-from .io import load, supported_formats
+from .io import load, read_nifti, read_nwb, supported_formats, to_nifti
 from .mne_bridge import from_mne
 from .provenance import NEUROLOOM_VERSION as __version__
 from .recording import Recording, open_recording
@@ -51,7 +51,7 @@ __all__ = [
     "Recording", "TimeSeries", "SpikeTrains", "Events", "Connectivity", "make_channels",
     "CHANNEL_TYPES", "load", "open", "open_recording", "validate", "ValidationReport",
     "convert_many", "load_dataset", "Dataset", "homogenize", "datasets", "WindowDataset",
-    "SpikeWindowDataset",
+    "SpikeWindowDataset", "read_nifti", "read_nwb", "to_nifti",
     "from_mne", "supported_formats", "sample_path", "list_samples", "load_sample",
     "set_log_level", "use_log_level", "errors", "NeurodataError", "MissingFileError",
     "FormatError", "VersionError", "ValidationError", "SliceError", "WriteError",
