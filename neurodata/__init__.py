@@ -7,9 +7,10 @@
 (320, 64)
 """
 
-from . import datasets, errors
+from . import binning, celegans_names, datasets, errors
 from ._logging import set_log_level, use_log_level
 from .batch import convert_many
+from .binning import bin_events, bin_spikes, bin_timeseries
 from .channels import CHANNEL_TYPES, make_channels
 from .connectivity import Connectivity
 from .dataset import Dataset, load_dataset
@@ -24,7 +25,15 @@ from .errors import (
 )
 from .events import Events
 from .homogenize import homogenize
-from .io import load, read_nifti, read_nwb, supported_formats, to_nifti
+from .io import (
+    attach_connectome,
+    load,
+    load_connectome,
+    read_nifti,
+    read_nwb,
+    supported_formats,
+    to_nifti,
+)
 from .mne_bridge import from_mne
 from .provenance import NEUROLOOM_VERSION as __version__
 from .recording import Recording, open_recording
@@ -51,7 +60,8 @@ __all__ = [
     "Recording", "TimeSeries", "SpikeTrains", "Events", "Connectivity", "make_channels",
     "CHANNEL_TYPES", "load", "open", "open_recording", "validate", "ValidationReport",
     "convert_many", "load_dataset", "Dataset", "homogenize", "datasets", "WindowDataset",
-    "SpikeWindowDataset", "read_nifti", "read_nwb", "to_nifti",
+    "SpikeWindowDataset", "read_nifti", "read_nwb", "to_nifti", "binning", "celegans_names",
+    "bin_spikes", "bin_events", "bin_timeseries", "load_connectome", "attach_connectome",
     "from_mne", "supported_formats", "sample_path", "list_samples", "load_sample",
     "set_log_level", "use_log_level", "errors", "NeurodataError", "MissingFileError",
     "FormatError", "VersionError", "ValidationError", "SliceError", "WriteError",

@@ -10,9 +10,18 @@ import importlib as _importlib
 import pkgutil as _pkgutil
 
 from ._registry import ReaderSpec, find_reader, load, register_reader, supported_formats
+from .celegans import (
+    attach_connectome,
+    load_connectome,
+    read_celegans_traces,
+    read_connectome,
+)
 from .mne_formats import read_bdf, read_edf, read_fif
 from .nifti import read_fmri_events, read_nifti, timeseries_to_nifti, to_nifti
 from .nwb import read_nwb
+from .position_tracking import read_linear_track, read_position_tracking
+from .spike_arrays import read_spike_csv, read_spike_mat, read_spike_npz
+from .suite2p import dff_from_suite2p, read_suite2p
 
 for _info in sorted(_pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if not _info.name.startswith("_"):
@@ -20,4 +29,7 @@ for _info in sorted(_pkgutil.iter_modules(__path__), key=lambda m: m.name):
 
 __all__ = ["load", "supported_formats", "find_reader", "register_reader", "ReaderSpec",
            "read_edf", "read_bdf", "read_fif", "read_nifti", "to_nifti", "timeseries_to_nifti",
-           "read_fmri_events", "read_nwb"]
+           "read_fmri_events", "read_nwb", "read_suite2p", "dff_from_suite2p",
+           "read_celegans_traces", "read_connectome", "load_connectome", "attach_connectome",
+           "read_spike_npz", "read_spike_csv", "read_spike_mat", "read_position_tracking",
+           "read_linear_track"]

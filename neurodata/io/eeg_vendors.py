@@ -207,7 +207,10 @@ def _fieldtrip_fields(path: Path) -> set[str]:
                 if isinstance(f[key], h5py.Group):
                     return set(f[key].keys())
         return set()
-    mat = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
+    try:
+        mat = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
+    except Exception:  # scipy's MatReadError/ValueError: not a MATLAB file we can read
+        return set()
     for key, value in mat.items():
         if not key.startswith("__") and hasattr(value, "_fieldnames"):
             return set(value._fieldnames)
