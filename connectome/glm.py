@@ -23,13 +23,14 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .glm_basis import history_features, make_basis
 
@@ -69,6 +70,7 @@ def check_trials(
     min_bins: int = 1,
     n_neurons: int | None = None,
     name: str = "X",
+    owner: str = "the model",
 ) -> list[np.ndarray]:
     """Validate one trial or a list of trials of binned activity.
 
@@ -85,6 +87,8 @@ def check_trials(
         Required number of columns (the number seen in ``fit``).
     name : str, default="X"
         Name used in error messages.
+    owner : str, default="the model"
+        Estimator name used in error messages.
 
     Returns
     -------
@@ -111,25 +115,28 @@ def check_trials(
     trials = []
     for i, x in enumerate(raw):
         where = f"{name}[{i}]" if many else name
-        try:
-            arr = np.asarray(x, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise GLMInputError(f"{where} must be a numeric array, got {type(x).__name__}") from exc
-        if arr.ndim != 2:
+        if not sp.issparse(x) and np.ndim(x) != 2:
             raise GLMInputError(
-                f"{where} must have shape (n_bins, n_neurons), got shape {arr.shape}; "
+                f"{where} must have shape (n_bins, n_neurons), got shape {np.shape(x)}; "
                 "pass several trials as a list of 2-D arrays"
             )
-        if arr.shape[1] < 1:
-            raise GLMInputError(f"{where} has no neurons (shape {arr.shape})")
+        try:
+            # sklearn's check_array rejects sparse, complex and object input with the
+            # messages its estimator checks expect
+            arr = check_array(
+                x, dtype=np.float64, ensure_all_finite=False, input_name=where, copy=False
+            )
+        except ValueError as exc:
+            raise GLMInputError(f"{where}: {exc}") from exc
         if n_neurons is not None and arr.shape[1] != n_neurons:
             raise GLMInputError(
-                f"{where} has {arr.shape[1]} neurons but the model was fitted on {n_neurons}"
+                f"{where} has {arr.shape[1]} features, but {owner} is expecting {n_neurons} "
+                "features as input (one per neuron, as in fit)"
             )
         if arr.shape[0] < min_bins:
             raise GLMInputError(
-                f"{where} has {arr.shape[0]} bins; at least {min_bins} are needed "
-                f"(more than the filter window of {min_bins - 1} bins)"
+                f"{where} has {arr.shape[0]} bins (n_samples = {arr.shape[0]}); at least "
+                f"{min_bins} are needed (more than the filter window of {min_bins - 1} bins)"
             )
         bad = ~np.isfinite(arr)
         if bad.any():
@@ -417,6 +424,7 @@ class CouplingGLM(BaseEstimator):
             observation=self.observation,
             min_bins=self.window + 1,
             n_neurons=self.n_features_in_,
+            owner=type(self).__name__,
         )
 
     def _eta(self, trials: list[np.ndarray]) -> tuple[torch.Tensor, np.ndarray]:

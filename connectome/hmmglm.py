@@ -507,7 +507,8 @@ class HMMGLM(BaseEstimator):
         trials = check_trials(X, observation=self.observation, min_bins=self.window + 1)
         n = trials[0].shape[1]
         trials = check_trials(
-            trials, observation=self.observation, min_bins=self.window + 1, n_neurons=n
+            trials, observation=self.observation, min_bins=self.window + 1, n_neurons=n,
+            owner=type(self).__name__,
         )
         structural = self._check_structural(n)
         if self.optimizer == "lbfgs" and self.prior == "onehot" and (
@@ -588,6 +589,7 @@ class HMMGLM(BaseEstimator):
             observation=self.observation,
             min_bins=self.window + 1,
             n_neurons=self.n_features_in_,
+            owner=type(self).__name__,
         )
         feats, targets = _design(trials, self.basis_)
         F = torch.as_tensor(feats)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
     check_no_attributes_set_in_init,
+    parametrize_with_checks,
 )
 
 from connectome.glm import CouplingGLM, GLMInputError, check_trials
@@ -139,7 +143,7 @@ def test_nan_and_neuron_mismatch_raise():
     with pytest.raises(GLMInputError, match=r"NaN or infinite values \(first at bin 7, neuron 2\)"):
         CouplingGLM().fit(x)
     glm = CouplingGLM(window=2).fit(np.random.default_rng(0).poisson(1.0, (60, 3)))
-    with pytest.raises(GLMInputError, match="has 4 neurons but the model was fitted on 3"):
+    with pytest.raises(GLMInputError, match="X has 4 features, but CouplingGLM is expecting 3"):
         glm.predict_rate(np.ones((60, 4)))
     with pytest.raises(GLMInputError, match=r"X\[1\]"):
         check_trials([np.ones((10, 2)), np.ones((3, 2))], min_bins=6)
@@ -165,3 +169,11 @@ def test_sklearn_contract():
     fitted = glm.fit(np.random.default_rng(0).normal(size=(100, 3)))
     assert all(not k.endswith("_") for k in clone(fitted).__dict__)
     assert hasattr(fitted, "coef_") and fitted.n_features_in_ == 3
+
+
+@parametrize_with_checks([CouplingGLM("gaussian", window=1, max_iter=50)])
+def test_sklearn_estimator_checks(estimator, check):
+    # Gaussian observations accept the real-valued data these generic checks generate
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
