@@ -26,6 +26,9 @@ class NumpyNamespace:
     def to_numpy(self, x: Any) -> np.ndarray:
         return np.asarray(x)
 
+    def as_bool(self, x: Any) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=bool)
+
     def clip0(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0.0)
 
@@ -76,6 +79,9 @@ class TorchNamespace:
             return x.to(device=self.device, dtype=tdtype).contiguous()
         arr = np.ascontiguousarray(np.asarray(x), dtype=np.dtype(dtype))
         return torch.from_numpy(arr).to(self.device)
+
+    def as_bool(self, x: Any) -> Any:
+        return self.torch.from_numpy(np.ascontiguousarray(x, dtype=bool)).to(self.device)
 
     def to_numpy(self, x: Any) -> np.ndarray:
         if isinstance(x, self.torch.Tensor):

@@ -347,11 +347,7 @@ def _nonneg_cp(
     x, m, dtype = _validate_tensor(tensor, mask, rank)
     rng = np.random.default_rng(random_state)
     xd = xp.asarray(x, dtype)
-    md = (
-        None
-        if m is None
-        else (xp.asarray(m, bool) if backend == "numpy" else xp.torch.from_numpy(m).to(xp.device))
-    )
+    md = None if m is None else xp.as_bool(m)
     backend_name = backend if backend == "numpy" else f"torch:{xp.device}"
 
     best: tuple[float, int, list[Any], list[float], int, bool] | None = None
@@ -396,7 +392,7 @@ def _nonneg_cp(
             f"iterations (last change {abs(errors[-2] - errors[-1]) if len(errors) > 1 else 0:.3g})"
             "; increase n_iter_max or tol",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of nonneg_cp
         )
     weights, fs = _finish(xp, factors)
     return CPResult(

@@ -97,7 +97,7 @@ def run_cp(
     a, b, c = factors
     n0, n1, n2 = tensor.shape
     x2 = tensor.reshape(n0, n1 * n2)
-    m2 = mask.reshape(n0, n1 * n2) if mask is not None else None
+    observed = mask.reshape(n0, n1 * n2) if mask is not None else None
     norm_sq = xp.sqnorm(x2)
     norm = float(np.sqrt(norm_sq)) if norm_sq > 0 else 1.0
     errors: list[float] = []
@@ -106,14 +106,14 @@ def run_cp(
     for it in range(1, n_iter_max + 1):
         gb, gc = b.T @ b, c.T @ c
         kr = _khatri_rao(b, c)
-        if m2 is None:
+        if observed is None:
             data = x2
             m0 = x2 @ kr
         else:
             # E-step: observed entries from the data, missing ones from the model.
             # M0 = filled @ kr = A (GB∗GC) + resid @ kr avoids a second product with recon.
             recon = a @ kr.T
-            resid = xp.where(m2, x2 - recon, 0.0)
+            resid = xp.where(observed, x2 - recon, 0.0)
             errors.append(float(np.sqrt(max(xp.sqnorm(resid), 0.0))) / norm)
             data = recon + resid
             del recon
@@ -125,12 +125,12 @@ def run_cp(
         m1 = xp.einsum("rjk,kr->jr", z, c)
         b = update(xp, b, m1, ga * gc, n_inner)
         gb = b.T @ b
-        m2_ = xp.einsum("rjk,jr->kr", z, b)
-        c = update(xp, c, m2_, ga * gb, n_inner)
+        m2 = xp.einsum("rjk,jr->kr", z, b)
+        c = update(xp, c, m2, ga * gb, n_inner)
         del data, z
-        if m2 is None:
+        if observed is None:
             gc = c.T @ c
-            inner = xp.scalar((m2_ * c).sum())
+            inner = xp.scalar((m2 * c).sum())
             model_sq = xp.scalar((ga * gb * gc).sum())
             errors.append(float(np.sqrt(max(norm_sq - 2.0 * inner + model_sq, 0.0))) / norm)
         if callback is not None:
@@ -138,10 +138,10 @@ def run_cp(
         if tol > 0 and len(errors) >= 2 and abs(errors[-2] - errors[-1]) < tol:
             converged = True
             break
-    if m2 is not None:
+    if observed is not None:
         # the history lags one sweep behind with a mask; close it with the final model
         recon = a @ _khatri_rao(b, c).T
-        resid = xp.where(m2, x2 - recon, 0.0)
+        resid = xp.where(observed, x2 - recon, 0.0)
         errors.append(float(np.sqrt(max(xp.sqnorm(resid), 0.0))) / norm)
         errors = errors[1:]  # drop the initial model's error: one entry per iteration
     return [a, b, c], errors, it, converged
