@@ -385,7 +385,7 @@ def make_epochs(
         n_total = data.shape[1]
         x_rec, y_rec, rows = [], [], []
         n_outside = 0
-        for onset, label in zip(wanted["onset"].to_numpy(), wanted["label"].astype(str)):
+        for onset, label in zip(wanted["onset"].to_numpy(), wanted["label"].astype(str), strict=True):
             ev = int(round((onset - t0) * sfreq))
             start = ev + i_min
             if start < 0 or start + n_times > n_total:
