@@ -41,7 +41,8 @@ def plot_timeseries(ts: Any, *, tmin: float | None = None, tmax: float | None = 
         np.array([channels])
     units = ts.channels["unit"].to_numpy()[channels] if not isinstance(channels, str) else \
         np.array(["a.u."])
-    t = tmin + np.arange(x.shape[0]) / (ts.rate or 1.0)
+    start = max(ts.time_to_index(tmin), 0)
+    t = ts.times[start:start + x.shape[0]]
     if ax is None:
         fig, ax = plt.subplots(figsize=(9, 0.45 * max(len(names), 4) + 1))
     else:
@@ -54,8 +55,8 @@ def plot_timeseries(ts: Any, *, tmin: float | None = None, tmax: float | None = 
     ax.set_yticklabels([f"{n} ({u})" for n, u in zip(names, units, strict=True)], fontsize=7)
     ax.set_xlabel("time (s)")
     ax.set_xlim(tmin, tmax)
-    ax.set_title(f"{ts.name}: {ts.modality}, {ts.n_channels} ch, "
-                 f"{ts.rate:g} Hz" if ts.is_regular else f"{ts.name}: irregular")
+    timing = f"{ts.rate:g} Hz" if ts.is_regular else "irregular sampling"
+    ax.set_title(f"{ts.name}: {ts.modality}, {ts.n_channels} ch, {timing}")
     if events is not None and len(events):
         ev = events.restrict(tmin, tmax)
         for onset, label in zip(ev.onset, ev.label, strict=True):

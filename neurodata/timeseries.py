@@ -401,12 +401,12 @@ class TimeSeries:
         return timeseries_to_mne(self, events=events, verbose=verbose)
 
     def plot(self, *, tmin: float | None = None, tmax: float | None = None, channels: Any = None,
-             n_channels: int = 8, ax=None):
+             n_channels: int = 8, events: Any = None, ax=None):
         """Stacked traces of up to ``n_channels`` channels; returns the figure."""
         from .plotting import plot_timeseries
 
         return plot_timeseries(self, tmin=tmin, tmax=tmax, channels=channels,
-                               n_channels=n_channels, ax=ax)
+                               n_channels=n_channels, events=events, ax=ax)
 
     def __repr__(self) -> str:
         where = "lazy" if self.is_lazy else "in memory"

@@ -23,6 +23,8 @@ DEMO_SAMPLES: dict[str, str] = {
     "eegmmidb_s001r04": "eeg",
     "mne_sample_audvis_sss": "meg",
     "seeg_epilepsy": "seeg",
+    "celegans_atanas2023": "calcium",
+    "nelpy_linear_track": "position",
 }
 
 
@@ -62,16 +64,20 @@ def run_demo(out_dir: str | os.PathLike, *, verbose: bool | str | None = None) -
             for s in rec.summary()["timeseries"]:
                 rows.append({
                     "recording": name, "block": s["name"], "modality": s["modality"],
-                    "channels": s["n_channels"], "rate_hz": round(s["rate_hz"], 3),
+                    "channels": s["n_channels"],
+                    "rate_hz": round(s["rate_hz"], 3) if s["rate_hz"] else "irregular",
                     "duration_s": round(s["duration_s"], 3), "events": len(rec.events),
                     "bad": len(s["bad_channels"]), "valid": report.ok,
                 })
-            fig = ts.plot(tmin=ts.t0, tmax=min(ts.t_end, ts.t0 + 10.0), n_channels=10)
+            span = 10.0 if ts.is_regular and ts.rate > 10 else 120.0
+            fig = ts.plot(tmin=ts.t0, tmax=min(ts.t_end, ts.t0 + span), n_channels=10,
+                          events=rec.events)
             ev = rec.events
             sections.append(ReportSection(
                 title=f"{name} ({block})",
                 text=[repr(rec), f"events: {ev.counts() or 'none'}",
                       f"source sha256: {rec.provenance['sources'][0]['sha256']}",
+                      f"spikes: {[repr(s) for s in rec.spikes.values()] or 'none'}",
                       f"file: {target.name} ({target.stat().st_size / 1e6:.1f} MB), "
                       f"validation: {'valid' if report.ok else report.errors}"],
                 figures=[figure_to_png(fig)],
