@@ -111,9 +111,11 @@ class HMMGLM(BaseEstimator):
     alpha : float, default=0.0
         Extra L2 penalty on the weights (per bin, nats); with ``prior=None`` this is the
         only regularisation.
-    init : {"kmeans", "random"}, default="kmeans"
-        Initial state posteriors: k-means on smoothed population activity, or random
-        sticky segments.
+    init : {"random", "kmeans"}, default="random"
+        Initial state posteriors: random sticky segments (mean length
+        ``1 / (1 − self_transition)`` bins), or k-means on smoothed population activity.
+        Random segments were the more robust start in our simulations (k-means on rates
+        can merge states that differ in coupling but not in mean rate).
     optimizer : {"adam", "lbfgs"}, default="adam"
         M-step optimiser.
     learning_rate : float, default=0.05
@@ -230,7 +232,7 @@ class HMMGLM(BaseEstimator):
         self_transition: float = 0.98,
         transition_pseudocount: float = 1.0,
         alpha: float = 0.0,
-        init: str = "kmeans",
+        init: str = "random",
         optimizer: str = "adam",
         learning_rate: float = 0.05,
         m_step_iter: int = 25,
@@ -323,9 +325,10 @@ class HMMGLM(BaseEstimator):
         return out
 
     # ------------------------------------------------------------------------------------
-    def _init_params(self, trials, Y, rng, structural, dtype):
+    def _init_params(self, Y, gamma, rng, structural, dtype):
         k, n, d = self.n_states, Y.shape[1], self.n_basis
-        mean = Y.mean(0)
+        # per-state biases from the activity the initial posteriors assign to each state
+        mean = (gamma.T @ Y) / gamma.sum(0)[:, None]  # (K, N)
         if self.observation == "poisson":
             m = np.clip(mean, 1e-3, None)
             b = np.log(m) if self.link == "exp" else np.log(np.expm1(m))
@@ -335,7 +338,7 @@ class HMMGLM(BaseEstimator):
         else:
             b = mean
         params = {
-            "bias": torch.tensor(b[None] + 0.1 * rng.standard_normal((k, n)), dtype=dtype),
+            "bias": torch.tensor(b + 0.01 * rng.standard_normal((k, n)), dtype=dtype),
             "W": torch.tensor(0.01 * rng.standard_normal((k, n, n, d)), dtype=dtype),
         }
         if self.observation == "gaussian":
@@ -392,8 +395,9 @@ class HMMGLM(BaseEstimator):
                     pos += run
                 labels.append(z)
             labels = np.concatenate(labels)
-        parts = np.full((len(labels), k), 0.2 / k)
-        parts[np.arange(len(labels)), labels] += 0.8
+        mix = getattr(self, "_init_mix", 0.2)
+        parts = np.full((len(labels), k), mix / k)
+        parts[np.arange(len(labels)), labels] += 1 - mix
         return parts
 
     def _log_transition_init(self):
@@ -428,7 +432,7 @@ class HMMGLM(BaseEstimator):
         with torch.no_grad():
             return float(ll_total + self._log_prior(p64, None))
 
-    def _m_step(self, p, trainable, opt, F, Y, log_norm, gamma, n_bins, gen):
+    def _m_step(self, p, trainable, opt, F, Y, log_norm, gamma, n_bins, gen, n_steps):
         G = torch.as_tensor(gamma)
 
         def closure():
@@ -441,7 +445,7 @@ class HMMGLM(BaseEstimator):
         if self.optimizer == "lbfgs":
             opt.step(closure)
         else:
-            for _ in range(self.m_step_iter):
+            for _ in range(n_steps):
                 opt.step(closure)
 
     def _fit_once(self, trials, data64, lengths, structural, rng, gen, bar):
@@ -449,7 +453,8 @@ class HMMGLM(BaseEstimator):
         # gradient steps do not need more precision
         F, Y, log_norm = (None if a is None else a.float() for a in data64)
         n_bins = Y.shape[0]
-        p, trainable = self._init_params(trials, Y.numpy(), rng, structural, torch.float32)
+        gamma = self._init_posteriors(trials, rng)
+        p, trainable = self._init_params(Y.numpy(), gamma, rng, structural, torch.float32)
         tensors = [p[key] for key in trainable]
         if self.optimizer == "adam":
             opt = torch.optim.Adam(tensors, lr=self.learning_rate)
@@ -460,13 +465,15 @@ class HMMGLM(BaseEstimator):
                 max_iter=self.m_step_iter,
                 line_search_fn="strong_wolfe",
             )
-        gamma = self._init_posteriors(trials, rng)
         log_start, log_trans = self._log_transition_init()
         curve: list[float] = []
         converged = False
         it = 0
         for it in range(1, self.max_iter + 1):
-            self._m_step(p, trainable, opt, F, Y, log_norm, gamma, n_bins, gen)
+            # the first M-step starts from zero weights: give it more steps, so that the
+            # first E-step sees state models that already reflect the initial segmentation
+            n_steps = self.m_step_iter * (4 if it == 1 else 1)
+            self._m_step(p, trainable, opt, F, Y, log_norm, gamma, n_bins, gen, n_steps)
             gamma, logz, xi, gamma0 = self._e_step(p, data64, lengths, log_start, log_trans)
             log_start, log_trans = self._update_transitions(xi, gamma0)
             # re-score with the updated transitions so the curve tracks log p(x) exactly
