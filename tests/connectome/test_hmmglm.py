@@ -30,12 +30,12 @@ def onehot_model(sim):
 def test_onehot_recovers_states_weights_and_signs(sim, onehot_model):
     model = onehot_model
     match = match_states(sim.states[0], model.predict_states(sim.counts[0]))
-    assert match.accuracy >= 0.95  # measured 0.988
+    assert match.accuracy >= 0.95  # measured 0.991
     weights = model.weights_[match.order]
     r = np.corrcoef(weights.ravel(), sim.weights.ravel())[0, 1]
-    assert r >= 0.85  # measured 0.93
+    assert r >= 0.85  # measured 0.925
     bacc = balanced_accuracy_score(sim.connectome.ravel(), model.connectome_.ravel())
-    assert bacc >= 0.65  # chance is 1/3; measured 0.745
+    assert bacc >= 0.65  # chance is 1/3; measured 0.70
     assert model.connectome_proba_.shape == (20, 20, 3)
     np.testing.assert_allclose(model.connectome_proba_.sum(-1), 1.0)
     assert set(np.unique(model.connectome_)) <= {-1, 0, 1}
