@@ -123,8 +123,9 @@ def _to_numpy(t: torch.Tensor) -> np.ndarray:
 def _block_length(n_bins: int, block: int | None) -> int:
     if block is not None:
         return max(1, min(int(block), n_bins))
-    # Loop count is L + 2B; per-step costs of the two loops are similar, so L ≈ √(2T).
-    return max(1, min(n_bins, int(round(math.sqrt(2.0 * n_bins)))))
+    # Python-level steps: 3 L (block products, α and β inside blocks) + 2 log2(B); the
+    # work per step grows with B = T / L.  L ≈ √T / 2 balanced the two (measured).
+    return max(1, min(n_bins, int(round(0.5 * math.sqrt(n_bins)))))
 
 
 def _pad_time(ll: np.ndarray, total: int) -> np.ndarray:
@@ -134,6 +135,36 @@ def _pad_time(ll: np.ndarray, total: int) -> np.ndarray:
     # log p(x_t|z) = 0 past the end: those steps multiply by P only, which leaves
     # β (P·1 = 1) and the total mass Σα unchanged.
     return np.concatenate([ll, np.zeros((ll.shape[0], extra, ll.shape[2]))], axis=1)
+
+
+def _doubling_scan(mats: np.ndarray, logs: np.ndarray, *, reverse: bool):
+    """Inclusive prefix (or suffix) products of a chain of matrices along axis 1.
+
+    ``mats`` (S, B, K, K) with log scales ``logs`` (S, B); returns the products, each
+    renormalised to max 1, and their log scales.  ⌈log2 B⌉ batched matmuls.
+    """
+    out = mats.copy()
+    out_log = logs.copy()
+    n = mats.shape[1]
+    d = 1
+    while d < n:
+        if reverse:  # out_b ← out_b · out_{b+d}
+            prod = np.matmul(out[:, :-d], out[:, d:])
+            new_log = out_log[:, :-d] + out_log[:, d:]
+        else:  # out_b ← out_{b-d} · out_b
+            prod = np.matmul(out[:, :-d], out[:, d:])
+            new_log = out_log[:, :-d] + out_log[:, d:]
+        c = prod.max(axis=(-2, -1))
+        prod /= c[..., None, None]
+        new_log += np.log(c)
+        if reverse:
+            out[:, :-d] = prod
+            out_log[:, :-d] = new_log
+        else:
+            out[:, d:] = prod
+            out_log[:, d:] = new_log
+        d *= 2
+    return out, out_log
 
 
 def forward_backward(
@@ -201,116 +232,122 @@ def forward_backward(
 
 def _forward_backward(ll, log_start, log_trans, lens, block):
     # numpy, and M_t = P diag(b_t) never materialised: every product with P is one
-    # (rows × K) @ (K × K) GEMM over all blocks, then a column scaling by b_t.
+    # (rows × K) @ (K × K) GEMM over all blocks, then a column scaling by b_t.  All
+    # work happens in a step-major layout (L, S, B, K) (one contiguous slab per scan
+    # step); only the posteriors are transposed back to (S, T, K) at the end.
     n_seq, n_bins, k = ll.shape
     L = _block_length(n_bins, block)
     B = -(-n_bins // L)
     tp = B * L
     ll = _pad_time(ll, tp)
-    m = ll.max(-1)  # (S, Tp) per-bin offset, so that b_t / max b_t lies in (0, 1]
+    lT = ll.reshape(n_seq, B, L, k).transpose(2, 0, 1, 3)  # view (L, S, B, K)
+    m = lT.max(-1)  # (L, S, B) per-bin offset, so that b_t / max b_t lies in (0, 1]
     m[~np.isfinite(m)] = 0.0
-    e = np.exp(ll - m[..., None])  # (S, Tp, K)
+    eT = lT - m[..., None]  # contiguous copy in the step-major layout
+    np.exp(eT, out=eT)
     P = np.exp(log_trans)
     PT = np.ascontiguousarray(P.T)
     start = np.exp(log_start)
-    # step-major layout (L, S, B, K): each scan step reads one contiguous slab
-    eT = np.ascontiguousarray(e.reshape(n_seq, B, L, k).transpose(2, 0, 1, 3))
-    mb = m.reshape(n_seq, B, L)
-    mc = mb.cumsum(-1)  # Σ_{l' ≤ l} m inside each block
-    mtot = mc[..., -1:]
+    mc = np.cumsum(m, axis=0)  # Σ_{l' ≤ l} m inside each block
+    mtot = mc[-1]  # (S, B)
     nb = n_seq * B
 
     # 1. the product M_{b,0}⋯M_{b,L-1} of every block, all blocks at once.
     full = np.broadcast_to(P, (n_seq, B, k, k)) * eT[0][..., None, :]
-    full[:, 0] = np.diag(np.ones(k))[None] * eT[0, :, 0][:, None, :]  # M_0 = diag(b_0)
-    full = full.reshape(nb * k, k)
-    full_log = mtot[..., 0].copy()  # (S, B) log scale of `full`
+    full[:, 0] = np.eye(k)[None] * eT[0, :, 0][:, None, :]  # M_0 = diag(b_0)
+    full_log = mtot.copy()  # (S, B) log scale of `full`
+    flat = full.reshape(nb * k, k)
+    tmp = np.empty_like(flat)
     for i in range(1, L):
-        full = (full @ P).reshape(n_seq, B, k, k)
+        np.matmul(flat, P, out=tmp)
+        flat, tmp = tmp, flat
+        full = flat.reshape(n_seq, B, k, k)
         full *= eT[i][..., None, :]
         c = full.max(axis=(-2, -1))
         full /= c[..., None, None]
         full_log += np.log(c)
-        full = full.reshape(nb * k, k)
-    full = full.reshape(n_seq, B, k, k)
 
-    # 2. messages entering each block (forward) and leaving it (backward).
+    # 2. messages entering each block (forward) and leaving it (backward), from prefix
+    #    and suffix products of the block matrices by a doubling (Hillis–Steele) scan:
+    #    log2(B) batched steps instead of a loop over blocks.
+    G, gl = _doubling_scan(full, full_log, reverse=False)  # G_b = full_0 ⋯ full_b
+    H, hl = _doubling_scan(full, full_log, reverse=True)  # H_b = full_b ⋯ full_{B-1}
     a_in = np.empty((n_seq, B, k))
     la_in = np.zeros((n_seq, B))
-    a = np.broadcast_to(start, (n_seq, k)).copy()
-    acc = np.zeros(n_seq)
-    for b in range(B):
-        a_in[:, b] = a
-        la_in[:, b] = acc
-        if b + 1 < B:
-            a = np.matmul(a[:, None, :], full[:, b])[:, 0]
-            s = a.sum(-1)
-            a /= s[:, None]
-            acc = acc + np.log(s) + full_log[:, b]
-    b_end = np.empty((n_seq, B, k))
+    a_in[:, 0] = start
+    if B > 1:
+        a = np.matmul(start[None, None, None, :], G[:, :-1])[..., 0, :]  # (S, B-1, K)
+        s = a.sum(-1)
+        a_in[:, 1:] = a / s[..., None]
+        la_in[:, 1:] = gl[:, :-1] + np.log(s)
+    b_end = np.ones((n_seq, B, k))
     lb_end = np.zeros((n_seq, B))
-    v = np.ones((n_seq, k))
-    acc = np.zeros(n_seq)
-    for b in range(B - 1, -1, -1):
-        b_end[:, b] = v
-        lb_end[:, b] = acc
-        if b > 0:
-            v = np.matmul(full[:, b], v[:, :, None])[:, :, 0]
-            s = v.sum(-1)
-            v /= s[:, None]
-            acc = acc + np.log(s) + full_log[:, b]
+    if B > 1:
+        v = H[:, 1:].sum(-1)  # H_{b+1} · 1
+        s = v.sum(-1)
+        b_end[:, :-1] = v / s[..., None]
+        lb_end[:, :-1] = hl[:, 1:] + np.log(s)
 
-    # 3. α_t and β_t inside every block: L vector steps, all blocks at once.
+    # 3. α_t and β_t inside every block: L vector steps, all blocks at once; each
+    #    step's normaliser goes to `sa`/`sb`, summed into log scales afterwards.
     alpha = np.empty((L, n_seq, B, k))
     beta = np.empty((L, n_seq, B, k))
-    la = np.empty((L, n_seq, B))
-    lb = np.empty((L, n_seq, B))
-    a = a_in.reshape(nb, k)
-    acc = la_in.copy()
+    sa = np.empty((L, n_seq, B))
+    sb = np.zeros((L, n_seq, B))
+    prev = a_in
     for i in range(L):
-        a = (a @ P).reshape(n_seq, B, k)
+        cur = alpha[i]
+        np.matmul(prev.reshape(nb, k), P, out=cur.reshape(nb, k))
         if i == 0:
-            a[:, 0] = start  # α_0 = π ⊙ b_0: no transition into the first bin
-        a *= eT[i]
-        s = a.sum(-1)
-        a /= s[..., None]
-        acc += np.log(s)
-        alpha[i] = a
-        la[i] = acc
-        a = a.reshape(nb, k)
-    v = b_end
-    acc = lb_end.copy()
-    for i in range(L - 1, -1, -1):
-        beta[i] = v
-        lb[i] = acc
-        if i > 0:
-            v = ((eT[i] * v).reshape(nb, k) @ PT).reshape(n_seq, B, k)  # β_{t-1} = P (b_t ⊙ β_t)
-            s = v.sum(-1)
-            v /= s[..., None]
-            acc += np.log(s)
-    alpha = alpha.transpose(1, 2, 0, 3).reshape(n_seq, tp, k)
-    beta = beta.transpose(1, 2, 0, 3).reshape(n_seq, tp, k)
-    la = la.transpose(1, 2, 0) + mc
-    lb = lb.transpose(1, 2, 0) + (mtot - mc)
-    la = la.reshape(n_seq, tp)
-    lb = lb.reshape(n_seq, tp)
+            cur[:, 0] = start  # α_0 = π ⊙ b_0: no transition into the first bin
+        cur *= eT[i]
+        s = cur.sum(-1, out=sa[i])
+        cur /= s[..., None]
+        prev = cur
+    beta[L - 1] = b_end
+    scratch = np.empty((nb, k))
+    for i in range(L - 1, 0, -1):
+        np.multiply(eT[i], beta[i], out=scratch.reshape(n_seq, B, k))
+        cur = beta[i - 1]
+        np.matmul(scratch, PT, out=cur.reshape(nb, k))  # β_{t-1} = P (b_t ⊙ β_t)
+        s = cur.sum(-1, out=sb[i - 1])
+        cur /= s[..., None]
+    np.log(sa, out=sa)
+    np.log(sb[:-1], out=sb[:-1])
+    la = np.cumsum(sa, axis=0)
+    la += la_in
+    la += mc  # log scale of α̂_t: α_t = α̂_t exp(la_t)
+    lb = np.cumsum(sb[::-1], axis=0)[::-1]
+    lb += lb_end
+    lb += mtot - mc  # log scale of β̂_t
 
-    valid = np.arange(tp)[None, :] < lens[:, None]  # (S, Tp)
+    tidx = (np.arange(B)[None, :] * L + np.arange(L)[:, None])[:, None, :]  # (L, 1, B)
+    valid = tidx < lens[None, :, None]  # (L, S, B)
     last = lens - 1
     rows = np.arange(n_seq)
-    logz = np.log(alpha[rows, last].sum(-1)) + la[rows, last]
+    l_last, b_last = last % L, last // L
+    logz = np.log(alpha[l_last, rows, b_last].sum(-1)) + la[l_last, rows, b_last]
 
     gamma = alpha * beta
     gamma /= gamma.sum(-1, keepdims=True)
     gamma[~valid] = 0.0
+    gamma = gamma.transpose(1, 2, 0, 3).reshape(n_seq, tp, k)[:, :n_bins]
 
-    # ξ_t(i, j) = α_{t-1}(i) P(i, j) b_t(j) β_t(j) / p(x), summed over valid t ≥ 1.
-    w = la[:, :-1] + lb[:, 1:] + m[:, 1:] - logz[:, None]
-    w = np.where(valid[:, 1:], np.exp(np.minimum(w, 700.0)), 0.0)
-    left = (alpha[:, :-1] * w[..., None]).reshape(-1, k)
-    right = (e[:, 1:] * beta[:, 1:]).reshape(-1, k)
-    xi = P * (left.T @ right)
-    return gamma[:, :n_bins], logz, xi
+    # ξ_t(i, j) = α_{t-1}(i) P(i, j) b_t(j) β_t(j) / p(x), summed over valid t ≥ 1:
+    # pairs inside a block (l-1, l), and pairs across blocks (b-1: L-1, b: 0).
+    right = eT * beta  # (L, S, B, K)
+    lz = logz[None, :, None]
+    w = la[:-1] + lb[1:] + m[1:] - lz
+    w = np.where(valid[1:], np.exp(np.minimum(w, 700.0)), 0.0)
+    left = alpha[:-1] * w[..., None]
+    xi = left.reshape(-1, k).T @ right[1:].reshape(-1, k)
+    if B > 1:
+        w = la[-1, :, :-1] + lb[0, :, 1:] + m[0, :, 1:] - lz[0]
+        w = np.where(valid[0, :, 1:], np.exp(np.minimum(w, 700.0)), 0.0)
+        left = alpha[-1, :, :-1] * w[..., None]
+        xi += left.reshape(-1, k).T @ right[0, :, 1:].reshape(-1, k)
+    xi *= P
+    return gamma, logz, xi
 
 
 def viterbi(log_lik, log_startprob, log_transmat, *, block: int | None = None):
