@@ -188,8 +188,8 @@ def main() -> None:
     theirs = min(runs, key=lambda r: r[1])
     speedup, err_ratio = theirs[1] / ours[0], ours[2] / theirs[3]
     if args.quick:
-        scaling([30, 50, 70], 150, 21, 10, 20)
-        communities_table(150, mus, 1)
+        scaling([30, 50, 70], 150, 21, 10, 10)
+        communities_table(120, mus, 1)
     else:
         scaling([50, 100, 150, 200, 300], 300, 21, 10, 10)
         communities_table(300, mus, 3)
