@@ -214,6 +214,8 @@ def _as_animals(
         arrays.append(arr)
     if not arrays:
         raise AffinityInputError("traces is empty: give at least one (n_times, n_neurons) array")
+    if neuron_names is not None and len(neuron_names) and isinstance(neuron_names[0], str):
+        neuron_names = [list(neuron_names)] * len(arrays)  # one list shared by every animal
     if neuron_names is None:
         sizes = {a.shape[1] for a in arrays}
         if len(sizes) != 1:
@@ -362,8 +364,9 @@ def sliding_affinity(
         Step between window starts in samples; default ``window`` (no overlap).
     method : {"differential", "correlation", "kernel"}, default="differential"
     neuron_names : sequence of str, or one sequence per animal, optional
-        Names of the trace columns; animals are aligned on them.  Without names every
-        animal must have the same neurons in the same order.
+        Names of the trace columns; animals are aligned on them.  A single sequence applies
+        to every animal.  Without names every animal must have the same neurons in the same
+        order.
     animal_names : sequence of str, optional
         Default "animal0", "animal1", ...
     rate : float, optional

@@ -195,3 +195,9 @@ def test_pair_index_formula_matches_triu_order(n, data):
     v = np.arange(len(pairs), dtype=float)
     m = fold_pairs(v, n)
     assert m[i, j] == m[j, i] == k
+
+
+def test_shared_name_list_applies_to_every_animal(traces):
+    aff = sliding_affinity([traces, traces[:80]], window=40, neuron_names=list("abcde"))
+    assert aff.neuron_names == list("abcde") and aff.shape == (10, 3, 2)
+    np.testing.assert_array_equal(aff.values[:, :2, 0], aff.values[:, :2, 1])
