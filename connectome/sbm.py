@@ -53,6 +53,9 @@ class SBMFit:
     icl : float
         Integrated completed likelihood (up to the same constant).
     n_iter : int
+        Variational EM iterations of the kept start.
+    scores : dict of int to float
+        From :func:`select_dcsbm`: the ICL of every number of blocks tried.
     """
 
     membership: np.ndarray
