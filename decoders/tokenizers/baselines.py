@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from neurodata._logging import verbose
+from neurodata._logging import verbose, warn
 from neurodata.errors import ValidationError
 
 from .patches import make_patches, resample, robust_center_scale
@@ -66,8 +66,11 @@ class KMeansPatchVQ(BaseEstimator):
 
     Attributes
     ----------
-    codebook_ : float32 array, shape (n_codes, patch_len)
+    codebook_ : float32 array, shape (n_codes_used_, patch_len)
         Patch prototypes in normalized units.
+    n_codes_used_ : int
+        ``n_codes``, or the number of training patches when that is smaller (then each
+        training patch is its own prototype: a single codebook cannot use more).
 
     Examples
     --------
@@ -112,13 +115,20 @@ class KMeansPatchVQ(BaseEstimator):
         sigs = prepare_signals(data, rate=rate, ch_names=ch_names, ch_types=ch_types)
         X = np.concatenate([self._patches(s, stride)[0].reshape(-1, self.patch_len)
                             for s in sigs])
-        if X.shape[0] < self.n_codes:
-            raise ValidationError(f"KMeansPatchVQ: {X.shape[0]} training patches for "
-                                  f"{self.n_codes} codes; give more data or fewer codes")
-        km = MiniBatchKMeans(n_clusters=self.n_codes, batch_size=4096, max_iter=self.max_iter,
+        n_clusters = self.n_codes
+        if X.shape[0] <= self.n_codes:
+            # more codes than patches: the best a single codebook can do on the training
+            # data is one code per patch (zero training error); the rest stay unused
+            warn(f"KMeansPatchVQ: {X.shape[0]} training patches for {self.n_codes} codes; "
+                 "using one code per patch (codes beyond that cannot be placed)")
+            self.codebook_ = X.astype(np.float32).copy()
+            self.n_codes_used_ = X.shape[0]
+            return self
+        km = MiniBatchKMeans(n_clusters=n_clusters, batch_size=4096, max_iter=self.max_iter,
                              n_init=1, random_state=self.random_state)
         km.fit(X)
         self.codebook_ = km.cluster_centers_.astype(np.float32)
+        self.n_codes_used_ = n_clusters
         return self
 
     @verbose
@@ -132,8 +142,11 @@ class KMeansPatchVQ(BaseEstimator):
         C, P, L = p.shape
         flat = p.reshape(-1, L)
         cb = self.codebook_
-        dist = (cb * cb).sum(1)[None, :] - 2.0 * flat @ cb.T
-        codes = dist.argmin(1).reshape(C, P, 1).astype(np.int64)
+        norms = (cb * cb).sum(1)[None, :]
+        codes = np.empty(flat.shape[0], np.int64)
+        for a in range(0, flat.shape[0], 1024):  # bounded memory for large codebooks
+            codes[a:a + 1024] = (norms - 2.0 * flat[a:a + 1024] @ cb.T).argmin(1)
+        codes = codes.reshape(C, P, 1)
         return RVQCodes(codes, center, scale, float(self.sfreq), list(sig.ch_names),
                         list(sig.ch_types))
 

@@ -31,7 +31,7 @@ class ResidualVQ(nn.Module):
     decay : float, default=0.99
         EMA decay of the codebook statistics.
     commitment : float, default=0.25
-        Weight of the commitment loss ``||z - sg(q(z))||^2`` (per stage).
+        Weight of the commitment loss ``||z - sg(q(z))||^2`` (all stages summed).
     dead_threshold : float, default=0.5
         A codeword whose EMA assignment count falls below this is restarted.
 
@@ -113,16 +113,17 @@ class ResidualVQ(nn.Module):
         r = z
         total = torch.zeros_like(z)
         codes = []
-        commit = z.new_zeros(())
         for q in range(self.n_codebooks):
             idx = self._nearest(r.detach(), q)
             if self.training:
                 self._ema_update(r.detach(), idx, q)
             chosen = self.codebooks[q][idx]
-            commit = commit + ((r - chosen.detach()) ** 2).mean()
             r = r - chosen
             total = total + chosen
             codes.append(idx)
+        # commit to the sum of all stages: a per-stage term would pull z onto the first
+        # stage's codeword and leave nothing for the residual stages to refine
+        commit = ((z - total.detach()) ** 2).mean()
         zq = z + (total - z).detach()
         return zq, torch.stack(codes, 1), self.commitment * commit
 

@@ -122,7 +122,6 @@ class RVQAutoencoder(nn.Module):
         self.type_emb = nn.Embedding(len(SUPPORTED_TYPES), dim)
         nn.init.normal_(self.name_emb.weight, std=0.02)
         nn.init.normal_(self.type_emb.weight, std=0.02)
-        self.norm = nn.LayerNorm(dim)
         self.quantizer = ResidualVQ(dim, n_codebooks, codebook_size, decay=decay,
                                     commitment=commitment, dead_threshold=dead_threshold)
         self.decoder = SpectralDecoder(n_times, dim, width)
@@ -143,7 +142,7 @@ class RVQAutoencoder(nn.Module):
     def embed(self, x: torch.Tensor, name_idx: torch.Tensor, type_idx: torch.Tensor
               ) -> torch.Tensor:
         """Continuous latent before quantization, (N, dim)."""
-        return self.norm(self.encoder(x) + self._context(name_idx, type_idx))
+        return self.encoder(x) + self._context(name_idx, type_idx)
 
     def decode_latent(self, zq: torch.Tensor, name_idx: torch.Tensor, type_idx: torch.Tensor):
         """Quantized latent (N, dim) → (log-amplitude, phase, signal)."""

@@ -45,8 +45,7 @@ def _nelpy_native(path) -> dict[str, np.ndarray]:
 def _nelpy_spiketrains(path) -> nd.SpikeTrains:
     """The project loader when it exists, else SpikeTrains built from scipy.io.loadmat."""
     try:
-        rec = nd.load(path)
-        return next(iter(rec.spikes.values())) if isinstance(rec.spikes, dict) else rec.spikes[0]
+        return next(iter(nd.load(path).spikes.values()))
     except Exception:  # noqa: BLE001 - loader for .mat spikes not registered yet
         return nd.SpikeTrains.from_unit_times(_nelpy_native(path))
 
