@@ -56,10 +56,13 @@ def _validate_tensor(
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise NTFInputError(f"tensor must hold real numbers, got dtype {x.dtype}")
     dtype = np.dtype(np.float32) if x.dtype == np.float32 else np.dtype(np.float64)
-    if rank > min(x.shape):
+    # A mode of size 1 (one animal) carries no rank limit: CP then reduces to NMF of
+    # the other two modes, whose smaller size bounds the rank.
+    sizes = [s for s in x.shape if s > 1] or [1]
+    if rank > min(sizes):
         raise NTFInputError(
-            f"rank={rank} is larger than the smallest tensor dimension {min(x.shape)} "
-            f"(shape {x.shape}); choose rank <= {min(x.shape)}"
+            f"rank={rank} is larger than the smallest tensor dimension {min(sizes)} "
+            f"(shape {x.shape}); choose rank <= {min(sizes)}"
         )
     if mask is None:
         if not np.all(np.isfinite(x)):

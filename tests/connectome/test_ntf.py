@@ -303,3 +303,14 @@ def test_n_threads_gives_same_result(backend):
     np.testing.assert_allclose(a.errors, b.errors, rtol=1e-10)
     with pytest.raises(NTFInputError, match="n_threads must be an integer >= 1"):
         nonneg_cp(x, 2, n_threads=0)
+
+
+def test_single_animal_mode_does_not_limit_rank():
+    """One animal: CP reduces to NMF of pairs × windows, so rank may exceed 1."""
+    rng = np.random.default_rng(0)
+    w, h = rng.random((60, 4)), rng.random((4, 45))
+    x = (w @ h)[:, :, None]
+    res = nonneg_cp(x, 4, n_iter_max=2000, tol=1e-10, random_state=0)
+    assert res.rank == 4 and res.errors[-1] < 1e-2
+    with pytest.raises(NTFInputError, match="smallest tensor dimension 45"):
+        nonneg_cp(x, 46)
