@@ -8,7 +8,7 @@
   :func:`planted_weighted_graph`.
 
 Estimators take numpy arrays with documented shapes; converting from neurodata objects
-happens in :mod:`connectome.from_recording`.
+happens in the callers (the ``neuroloom`` CLI in :mod:`pipelines`).
 """
 
 from .affinity import AffinityInputError, AffinityTensor, fold_pairs, pair_indices, sliding_affinity
