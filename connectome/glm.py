@@ -117,8 +117,9 @@ def check_trials(
         where = f"{name}[{i}]" if many else name
         if not sp.issparse(x) and np.ndim(x) != 2:
             raise GLMInputError(
-                f"{where} must have shape (n_bins, n_neurons), got shape {np.shape(x)}; "
-                "pass several trials as a list of 2-D arrays"
+                f"{where} must have shape (n_bins, n_neurons), got shape {np.shape(x)}. "
+                "Reshape your data (x[:, None] for a single neuron); pass several trials "
+                "as a list of 2-D arrays"
             )
         try:
             # sklearn's check_array rejects sparse, complex and object input with the
