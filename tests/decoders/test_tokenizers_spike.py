@@ -202,3 +202,26 @@ def test_calcium_events_bad_input():
     ts2 = nd.TimeSeries(trace[:, None], rate=2.0, modality="calcium",
                         channels=nd.make_channels(["c"], types="neuron"))
     assert calcium_events(ts2, deconvolved=False, tau=1.0).times.tolist() == [5.0]
+
+
+def test_cli_spike_train_encode(tmp_path, capsys):
+    from pipelines.cli import main
+
+    spikes = nd.SpikeTrains.from_unit_times({"a": [0.012, 0.5, 1.2], "b": [0.3, 0.31]},
+                                            t_start=0.0, t_stop=2.0)
+    rec = nd.Recording(spikes=[spikes], subject={"id": "r1", "species": "rat"},
+                       session={"id": "1"})
+    h5 = rec.save(tmp_path / "units.h5")
+    tok = tmp_path / "tok.json"
+    assert main(["tokenize", "train", str(h5), "--kind", "spike", "-o", str(tok),
+                 "--window", "0.1", "--past-window", "0.2", "--dt", "0.01"]) == 0
+    assert "2 units, 20 offset bins" in capsys.readouterr().out
+    out = tmp_path / "tokens.npz"
+    assert main(["tokenize", "encode", str(h5), "-t", str(tok), "-o", str(out)]) == 0
+    assert "21 windows, 5 spike tokens" in capsys.readouterr().out
+    with np.load(out) as z:
+        assert z["lengths"].sum() == 5 + 2 * 21  # t_stop itself opens a 21st window
+        assert z["ids"][:3].tolist() == [SOS, 4, EOS]
+    code = main(["tokenize", "train", str(h5), "--kind", "rvq", "-o", str(tmp_path / "x.pt")])
+    err = capsys.readouterr().err
+    assert code == 1 and "no timeseries block" in err
