@@ -160,8 +160,9 @@ class Epochs:
             raise MissingFileError("no cached epochs here (info.json missing); "
                                    "recompute them with make_epochs", path=folder)
         info = json.loads((folder / "info.json").read_text())
-        meta = pd.read_csv(folder / "metadata.csv", dtype={"subject": str, "session": str,
-                                                            "run": str})
+        text_cols = ("subject", "session", "run", "recording", "label", "class")
+        meta = pd.read_csv(folder / "metadata.csv", dtype=dict.fromkeys(text_cols, str),
+                           keep_default_na=False)
         return cls(X=np.load(folder / "X.npy", mmap_mode="r" if mmap else None),
                    y=np.load(folder / "y.npy"), classes=tuple(info["classes"]),
                    sfreq=float(info["sfreq"]), tmin=float(info["tmin"]),
@@ -385,7 +386,8 @@ def make_epochs(
         n_total = data.shape[1]
         x_rec, y_rec, rows = [], [], []
         n_outside = 0
-        for onset, label in zip(wanted["onset"].to_numpy(), wanted["label"].astype(str), strict=True):
+        for onset, label in zip(wanted["onset"].to_numpy(), wanted["label"].astype(str),
+                                strict=True):
             ev = int(round((onset - t0) * sfreq))
             start = ev + i_min
             if start < 0 or start + n_times > n_total:
