@@ -45,12 +45,12 @@ _LOG2 = math.log(2.0)
 def torch_threads_for(n_elements: int):
     """Run small torch work on one intra-op thread, restoring the setting afterwards.
 
-    For arrays of ~10⁵–10⁶ elements torch's intra-op threads cost more than they save
+    For arrays of ~10⁵–10⁷ elements torch's intra-op threads cost more than they save
     (measured 5× slower with 2 threads than with 1 on a busy 2-core machine), so
-    problems below ~4·10⁶ elements per operation run single-threaded.
+    problems below 2·10⁷ elements per operation run single-threaded.
     """
     before = torch.get_num_threads()
-    if n_elements < 4_000_000 and before != 1:
+    if n_elements < 20_000_000 and before != 1:
         torch.set_num_threads(1)
     try:
         yield

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -467,9 +468,11 @@ class HMMGLM(BaseEstimator):
             )
         log_start, log_trans = self._log_transition_init()
         curve: list[float] = []
+        times: list[tuple[float, float]] = []  # (wall, CPU) seconds per EM iteration
         converged = False
         it = 0
         for it in range(1, self.max_iter + 1):
+            w0, c0 = time.perf_counter(), time.process_time()
             # the first M-step starts from zero weights: give it more steps, so that the
             # first E-step sees state models that already reflect the initial segmentation
             n_steps = self.m_step_iter * (4 if it == 1 else 1)
@@ -479,6 +482,7 @@ class HMMGLM(BaseEstimator):
             # re-score with the updated transitions so the curve tracks log p(x) exactly
             gamma, logz, xi, gamma0 = self._e_step(p, data64, lengths, log_start, log_trans)
             curve.append(-self._objective(p, logz.sum()) / n_bins)
+            times.append((time.perf_counter() - w0, time.process_time() - c0))
             bar.update(1)
             bar.set_postfix(loss=f"{curve[-1]:.4f}")
             if it > 1 and abs(curve[-2] - curve[-1]) < self.tol:
@@ -492,6 +496,7 @@ class HMMGLM(BaseEstimator):
             "converged": converged,
             "n_iter": it,
             "loglik": float(logz.sum()),
+            "times": times,
         }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -585,6 +590,7 @@ class HMMGLM(BaseEstimator):
         self.converged_ = run["converged"]
         self.n_iter_ = run["n_iter"]
         self.log_likelihood_ = run["loglik"]
+        self._iter_times = run["times"]  # diagnostics for benchmarks/bench_hmmglm.py
         self.n_features_in_ = n
 
     # ------------------------------------------------------------------------------------
