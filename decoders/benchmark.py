@@ -312,7 +312,7 @@ def _plots(results: pd.DataFrame, out: Path) -> list[Path]:
             ax.plot(i + 1 + rng.uniform(-0.12, 0.12, d.size), d, "o", ms=3, alpha=0.6)
         chance = df.groupby("pipeline")["chance_p95"].mean().reindex(names).to_numpy()
         if np.isfinite(chance).any():
-            ax.plot(np.arange(1, len(names) + 1), chance, "k_", ms=18,
+            ax.plot(np.arange(1, len(names) + 1), chance, "r_", ms=22, mew=2,
                     label="permutation 95th pct")
             ax.legend(loc="lower right", fontsize=8)
         ax.axhline(df["chance_theory"].iloc[0], color="grey", ls="--", lw=0.8)
