@@ -578,7 +578,8 @@ class EnrichmentResult:
     null : ndarray of int, shape (n_shuffles,)
         The same count in degree-preserving rewirings of the structural graph.
     z : float
-        ``(observed − mean(null)) / std(null)``.
+        ``(observed − mean(null)) / std(null)``; NaN when the null has no spread and equals
+        the observation (e.g. a single community), ±inf when it has no spread and differs.
     p_value : float
         One-sided, ``(1 + #{null ≥ observed}) / (1 + n_shuffles)``.
     n_neurons : int
@@ -679,7 +680,13 @@ def structural_enrichment(
         # give igraph back the global ``random`` module (its default generator)
         ig.set_random_number_generator(random)
     sd = float(null.std())
-    z = (observed - float(null.mean())) / sd if sd > 0 else float("inf")
+    diff = observed - float(null.mean())
+    if sd > 0:
+        z = diff / sd
+    else:
+        # a null without spread (e.g. one community: every edge is always inside) gives no
+        # evidence either way when it equals the observation
+        z = float("nan") if diff == 0 else float(np.copysign(np.inf, diff))
     p = (1 + int(np.sum(null >= observed))) / (1 + n_shuffles)
     return EnrichmentResult(
         observed=observed, null=null, z=z, p_value=p, n_neurons=len(common), n_edges=int(iu.size)

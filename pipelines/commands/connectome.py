@@ -152,7 +152,8 @@ def _check_columns(x: np.ndarray, names: list[str], path: Path, drop: bool) -> t
     bad = {"all_nan": [names[k] for k in np.flatnonzero(all_nan)],
            "constant": [names[k] for k in np.flatnonzero(constant)]}
     if not drop and (bad["all_nan"] or bad["constant"]):
-        parts = [f"{kind.replace('_', '-')} neurons {v[:8]}" for kind, v in bad.items() if v]
+        what = {"all_nan": "all-NaN", "constant": "constant"}
+        parts = [f"{what[kind]} neurons {v[:8]}" for kind, v in bad.items() if v]
         raise _errors().ValidationError(
             f"found {' and '.join(parts)}: their affinity is undefined; expected every "
             "neuron to vary; mark them bad in the channel table or pass --drop-invalid",
@@ -272,7 +273,7 @@ def load_traces(
             traces.append(x[:, idx])
             names.append([col_names[k] for k in idx])
             excluded.append({"bad": [n for n, b in zip(col_names, bad, strict=True) if b],
-                             "n_absent_from_vocabulary": int((~present).sum()), **invalid})
+                             "n_vocabulary_not_recorded": int((~present).sum()), **invalid})
         animal_names: list[str] = []
         for r, p in zip(recs, paths, strict=True):
             base = str(r.session.get("id") or p.stem)
@@ -706,7 +707,7 @@ def cmd_connectome(args: argparse.Namespace) -> int:
               f"{row['community_sizes']}")
     for row in result["enrichment"] or []:
         if row["edges"] == "chemical+electrical":
-            z = "inf" if row["z"] is None else f"{row['z']:.2f}"
+            z = "n/a" if row["z"] is None else f"{row['z']:.2f}"
             print(f"  enrichment component {row['component']}: {row['observed']} of "
                   f"{row['n_edges']} structural edges within communities (null "
                   f"{row['null_mean']:.1f}), z = {z}, p = {row['p_value']:.3g}")
