@@ -121,3 +121,16 @@ def test_cli_one_line_errors(recordings, tmp_path, capsys):
     assert main(["benchmark", str(path), "--out", str(tmp_path / "o"), "--no-plots"]) == 0
     out = capsys.readouterr().out
     assert "| planted | within_session | csp_lda |" in out and "4 cell(s)" not in out
+
+
+def test_example_config_loads():
+    """The shipped config parses, names registered pipelines and resolves its paths."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "pipelines/configs/decoding_eegmmidb.yaml"
+    cfg = load_config(path)
+    assert [p["name"] for p in cfg["pipelines"]] == ["csp_lda", "fbcsp", "ts_lr", "ts_svm",
+                                                      "aug_cov", "eegnet", "shallow", "deep4"]
+    recs = cfg["datasets"][0]["recordings"]
+    assert [Path(r["path"]).name for r in recs] == ["S001R04.edf", "S001R08.edf", "S001R12.edf"]
+    assert all(Path(r["path"]).is_absolute() for r in recs)
