@@ -171,7 +171,8 @@ class Epochs:
 
 
 def _open_source(src: Any) -> tuple[Any, str]:
-    """Return (Recording, name) for a path or an in-memory Recording."""
+    """Return (Recording, name) for a path or an in-memory Recording; the caller closes
+    recordings it opened from a path (lazy ``.h5`` views hold the file open)."""
     import neurodata as nd
 
     if isinstance(src, nd.Recording):
@@ -420,6 +421,8 @@ def make_epochs(
         xs.extend(x_rec)
         ys.extend(y_rec)
         metas.extend(rows)
+        if rec is not spec["recording"]:  # opened here from a path: release the file
+            rec.close()
 
     if not xs:
         raise ValidationError(f"every epoch was rejected (reject={reject!r}); raise the "
