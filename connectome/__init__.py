@@ -4,8 +4,11 @@
   :func:`sliding_affinity`, :func:`nonneg_cp` / :class:`NonnegCP`,
   :func:`dynamic_connectome`, :func:`leiden_communities`, :func:`sbm_communities`,
   :func:`structural_enrichment`, :func:`rank_selection`.
+- State-switching GLMs (one-hot GLM paper): :class:`CouplingGLM`, :class:`HMMGLM`
+  (no prior, Gaussian or one-hot prior), :func:`forward_backward`, :func:`viterbi`,
+  :func:`match_states`.
 - Simulators with planted ground truth: :func:`simulate_calcium_communities`,
-  :func:`planted_weighted_graph`.
+  :func:`planted_weighted_graph`, :func:`simulate_switching_glm`.
 
 Estimators take numpy arrays with documented shapes; converting from neurodata objects
 happens in the callers (the ``neuroloom`` CLI in :mod:`pipelines`).
@@ -24,7 +27,12 @@ from .communities import (
     sbm_communities,
     structural_enrichment,
 )
+from .glm import CouplingGLM, GLMInputError, check_trials
+from .glm_basis import exponential_basis, history_features, raised_cosine_basis
+from .hmm import ForwardBackwardResult, HMMInputError, forward_backward, viterbi
+from .hmmglm import HMMGLM
 from .ntf import CPResult, NonnegCP, NTFInputError, factor_match_score, match_components, nonneg_cp
+from .plotting_hmmglm import plot_connectome, plot_state_posteriors, plot_state_weights
 from .plotting_ntf import (
     plot_affinity_matrix,
     plot_animal_loadings,
@@ -48,4 +56,8 @@ __all__ = [
     "EnrichmentResult", "structural_enrichment", "fit_dcsbm", "select_dcsbm", "SBMFit",
     "simulate_calcium_communities", "planted_weighted_graph", "PlantedCalcium",
     "plot_time_courses", "plot_animal_loadings", "plot_affinity_matrix", "plot_component_graph",
+    "CouplingGLM", "GLMInputError", "check_trials", "exponential_basis", "raised_cosine_basis",
+    "history_features", "forward_backward", "viterbi", "ForwardBackwardResult", "HMMInputError",
+    "HMMGLM", "simulate_switching_glm", "SwitchingSimulation", "match_states", "StateMatch",
+    "plot_state_posteriors", "plot_state_weights", "plot_connectome",
 ]
