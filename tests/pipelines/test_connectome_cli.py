@@ -303,3 +303,13 @@ def test_irregular_needs_rate_and_output_is_kept(worm, planted, tmp_path, capsys
                        "-o", tmp_path / "exists")
     assert code == 1 and "--overwrite" in err
     assert (tmp_path / "exists" / "keep.txt").read_text() == "x"
+
+
+def test_module_examples_run():
+    """The docstring examples of the command module (one reads the bundled real sample)."""
+    import doctest
+
+    import pipelines.commands.connectome as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0
