@@ -505,9 +505,8 @@ def _save_fig(fig: Any, path: Path) -> str:
 
 
 def _figures(dc: Any, data: AnimalTraces, sel: Any, table: Any, out: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; no display is needed or wanted
+    # no backend switch: savefig works with any backend, and matplotlib already falls back
+    # to Agg without a display; every figure is closed after it is written
     import matplotlib.pyplot as plt
 
     fig_dir = out / "figures"
