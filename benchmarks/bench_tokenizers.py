@@ -197,10 +197,11 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="throughput and step time only")
-    ap.add_argument("--steps", type=int, default=600, help="training steps per model")
+    ap.add_argument("--steps", type=int, default=1500, help="training steps per model")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 is fastest on a shared, loaded machine)")
     args = ap.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # tables appear as they are computed
     torch.set_num_threads(args.threads)
     print(f"# bench_tokenizers: torch {torch.__version__}, {args.threads} threads, "
           f"device cpu{' (quick)' if args.quick else ''}")

@@ -153,9 +153,10 @@ def robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     signals are summarized from at most ~8192 evenly spaced samples (the median is the
     slowest step of encoding otherwise, and the estimate barely changes).
     """
-    x = x[:: max(1, x.shape[0] // 8192)]
-    center = np.median(x, axis=0)
-    scale = 1.4826 * np.median(np.abs(x - center), axis=0)
-    fallback = x.std(axis=0)
+    # channels as contiguous rows: partitioning along a strided axis is several times slower
+    xt = np.ascontiguousarray(x[:: max(1, x.shape[0] // 8192)].T)
+    center = np.median(xt, axis=1)
+    scale = 1.4826 * np.median(np.abs(xt - center[:, None]), axis=1)
+    fallback = xt.std(axis=1)
     scale = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
     return center, scale
