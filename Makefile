@@ -28,7 +28,7 @@ $(VENV)/.stamp-torch: | $(BIN)/python
 	@touch $@
 
 $(VENV)/.stamp-demo: pyproject.toml $(VENV)/.stamp-torch
-	$(PIP) install -e ".[io,connectome]"
+	$(PIP) install -e ".[all]"
 	@touch $@
 
 $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-torch
