@@ -166,6 +166,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = run_demo(args.out)
     print(result.table.to_string(index=False))
     print(f"\nconverted files: {Path(args.out).absolute()}")
+    for name, path in result.analyses.items():
+        print(f"{name}: {path}")
     print(f"report: {result.report}")
     return 0
 
