@@ -274,7 +274,7 @@ def load_counts(
     >>> b = load_counts(nd.sample_path("nelpy_linear_track"), 0.1, t_start=5000,
     ...                 t_stop=5100, min_rate=1.0)
     >>> b.counts.shape
-    (1000, 6)
+    (1000, 3)
     """
     import neurodata as nd
 

@@ -323,3 +323,26 @@ def test_real_cli_small(linear_track, capsys):
     table = pd.read_csv(out / "states.csv")
     assert list(table.columns[:4]) == ["t_start", "t_center", "split", "state"]
     assert (table["split"] == "test").sum() == 600
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_module_examples_run():
+    """The docstring examples of the command module (two read the bundled real sample)."""
+    import doctest
+
+    import pipelines.commands.glmhmm as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8 and result.failed == 0
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_docs_python_example_runs(capsys):
+    """Real: the Python block of docs/glmhmm_cli.md runs as written."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "glmhmm_cli.md").read_text()
+    block = text.split("## Python API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(block, "docs/glmhmm_cli.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "HMM-GLM (3 states, prior onehot)" in out and "occupancy" in out
