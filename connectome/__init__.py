@@ -46,6 +46,8 @@ from .simulate_communities import (
     planted_weighted_graph,
     simulate_calcium_communities,
 )
+from .simulate_switching import SwitchingSimulation, simulate_switching_glm
+from .state_matching import StateMatch, match_states
 
 __all__ = [
     "AffinityTensor", "AffinityInputError", "sliding_affinity", "pair_indices", "fold_pairs",
