@@ -16,6 +16,7 @@ def test_demo_converts_validates_and_reports(tmp_path):
     summary = (result.analyses["connectome"] / "summary.csv").read_text().splitlines()
     assert len(summary) == 1 + 3  # header + 3 components
     assert "Dynamic functional connectome" in html
+    assert "homogeneous Poisson" in html and "HMM-GLM (3 states" in html
     assert "eegmmidb_s001r04" in html and "T0: 15" not in html  # counts printed as a dict
     table = result.table
     eeg = table[(table.recording == "eegmmidb_s001r04") & (table.block == "eeg")].iloc[0]
