@@ -5,6 +5,7 @@ Torch-based names (``EEGNet``, ``ShallowConvNet``, ``Deep4Net``, ``TorchClassifi
 imported on first use so that ``import decoders`` does not load torch.
 """
 
+from . import tokenizers
 from .benchmark import BenchmarkResult, load_config, run_benchmark
 from .epochs import Epochs, eegmmidb_classes, make_epochs
 from .evaluation import evaluate
@@ -21,6 +22,7 @@ _LAZY = {
 __all__ = [
     "Epochs", "make_epochs", "eegmmidb_classes", "evaluate", "run_benchmark", "load_config",
     "BenchmarkResult", "make_pipeline", "list_pipelines", "PIPELINES", "FilterBankCSP",
+    "tokenizers",
     *_LAZY,
 ]
 
