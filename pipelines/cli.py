@@ -167,7 +167,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(result.table.to_string(index=False))
     print(f"\nconverted files: {Path(args.out).absolute()}")
     for name, path in result.analyses.items():
-        print(f"{name}: {path}")
+        print(f"{name}: {Path(path).absolute()}")
     print(f"report: {result.report}")
     return 0
 
