@@ -31,6 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from ..result_folder import input_provenance as _input_provenance
+from ..result_folder import replace_dir as _replace_dir
+from ..result_folder import to_json as _jsonable
+
 __all__ = [
     "register",
     "cmd_connectome",
@@ -454,18 +458,6 @@ def _sha256(path: Path) -> str:
     return sha256_file(path)
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None  # strict JSON has no inf/NaN
-    if isinstance(x, Path):
-        return str(x)
-    return x
 
 
 def _check_sizes(data: AnimalTraces, window: int, step: int, rank: int,
@@ -666,31 +658,8 @@ def run_connectome(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _input_provenance(path: Path) -> Any:
-    """The recording's own provenance (sources, loader, steps), when it is a .h5 file."""
-    import neurodata as nd
-
-    if path.suffix.lower() not in (".h5", ".hdf5"):
-        return None
-    with nd.open(path) as rec:
-        prov = dict(rec.provenance)
-    return {k: prov.get(k) for k in ("loader", "sources", "parents", "steps")}
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Rename ``tmp`` to ``out``; an existing ``out`` is removed only after that succeeds."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    try:
-        tmp.rename(out)
-    except OSError:
-        if old is not None:
-            old.rename(out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def cmd_connectome(args: argparse.Namespace) -> int:
