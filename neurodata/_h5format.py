@@ -332,8 +332,10 @@ def read_recording(path: str | os.PathLike) -> Recording:
 
     f = open_h5(path)
     spath = str(Path(path))
+    timeseries: list[TimeSeries] = []
     try:
-        timeseries = [_read_timeseries(g, n, spath) for n, g in f.get("timeseries", {}).items()]
+        for n, g in f.get("timeseries", {}).items():
+            timeseries.append(_read_timeseries(g, n, spath))
         spikes = []
         for n, g in f.get("spikes", {}).items():
             try:
@@ -366,7 +368,7 @@ def read_recording(path: str | os.PathLike) -> Recording:
             provenance=json.loads(f.attrs.get("provenance", "{}")),
         )
     except Exception:
-        for ts in locals().get("timeseries", []) or []:
+        for ts in timeseries:  # release the memory maps of blocks read before the error
             if ts._mapped is not None:
                 ts._mapped.close()
         f.close()

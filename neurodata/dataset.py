@@ -33,7 +33,7 @@ def _describe(path: Path) -> dict[str, Any]:
                 durations.append(float(g["timestamps"][-1] - g["timestamps"][0]) if n else 0.0)
             else:
                 durations.append(n / float(g.attrs["rate"]))
-        n_events = g_len(f["events"]) if "events" in f else 0
+        n_events = _table_len(f["events"]) if "events" in f else 0
         prov = json.loads(f.attrs.get("provenance", "{}"))
         block_names = list(blocks.keys())
     return {
@@ -45,7 +45,7 @@ def _describe(path: Path) -> dict[str, Any]:
     }
 
 
-def g_len(group: h5py.Group) -> int:
+def _table_len(group: h5py.Group) -> int:
     cols = json.loads(group.attrs.get("columns", "[]"))
     return int(group[cols[0]].shape[0]) if cols else 0
 
