@@ -18,6 +18,7 @@ from typing import Any
 from neurodata.errors import ValidationError
 
 from . import pipelines_classical as pc
+from . import pipelines_tokens as pt
 
 __all__ = ["PIPELINES", "make_pipeline", "list_pipelines"]
 
@@ -39,6 +40,8 @@ PIPELINES: dict[str, tuple[Callable[..., Any], str]] = {
     "eegnet": (partial(_deep, "eegnet"), "EEGNet-8,2 (Lawhern 2018), early stopping"),
     "shallow": (partial(_deep, "shallow"), "ShallowConvNet (Schirrmeister 2017)"),
     "deep4": (partial(_deep, "deep4"), "Deep4Net (Schirrmeister 2017)"),
+    "rvq_tokens_lr": (pt.make_rvq_tokens_lr,
+                      "RVQ code histograms per channel (tokenizer fit per fold) + LR"),
 }
 
 
