@@ -11,6 +11,7 @@ from .epochs import Epochs, eegmmidb_classes, make_epochs
 from .evaluation import evaluate
 from .pipeline_registry import PIPELINES, list_pipelines, make_pipeline
 from .pipelines_classical import FilterBankCSP
+from .pipelines_tokens import RVQTokenHistogram, make_rvq_tokens_lr
 
 _LAZY = {
     "TorchClassifier": "torch_estimator",
@@ -22,7 +23,7 @@ _LAZY = {
 __all__ = [
     "Epochs", "make_epochs", "eegmmidb_classes", "evaluate", "run_benchmark", "load_config",
     "BenchmarkResult", "make_pipeline", "list_pipelines", "PIPELINES", "FilterBankCSP",
-    "tokenizers",
+    "tokenizers", "RVQTokenHistogram", "make_rvq_tokens_lr",
     *_LAZY,
 ]
 
