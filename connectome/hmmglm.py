@@ -401,20 +401,23 @@ class HMMGLM(BaseEstimator):
         parts[np.arange(len(labels)), labels] += 1 - mix
         return parts
 
+    def _sticky_matrix(self) -> np.ndarray:
+        """Transition matrix with ``self_transition`` on the diagonal, the rest uniform."""
+        k = self.n_states
+        P = np.full((k, k), (1 - self.self_transition) / (k - 1))
+        np.fill_diagonal(P, self.self_transition)
+        return P
+
     def _log_transition_init(self):
         k = self.n_states
         if k == 1:
             return np.zeros(1), np.zeros((1, 1))
-        P = np.full((k, k), (1 - self.self_transition) / (k - 1))
-        np.fill_diagonal(P, self.self_transition)
-        return np.log(np.full(k, 1.0 / k)), np.log(P)
+        return np.log(np.full(k, 1.0 / k)), np.log(self._sticky_matrix())
 
     def _update_transitions(self, xi, gamma0):
-        k = self.n_states
-        if k == 1:
+        if self.n_states == 1:
             return np.zeros(1), np.zeros((1, 1))
-        prior = np.full((k, k), (1 - self.self_transition) / (k - 1))
-        np.fill_diagonal(prior, self.self_transition)
+        prior = self._sticky_matrix()
         counts = xi + self.transition_pseudocount * prior + 1e-10
         P = counts / counts.sum(1, keepdims=True)
         start = gamma0 + 1e-3
@@ -632,6 +635,13 @@ class HMMGLM(BaseEstimator):
         trials, ll = self._prepare(X)
         return self._split(X, ll, trials)
 
+    def _posteriors(self, X):
+        """Trials of ``X`` and the fitted model's forward–backward on them."""
+        trials, ll = self._prepare(X)
+        fb = _forward_backward_trials(ll, [len(t) for t in trials], np.log(self.startprob_),
+                                      np.log(self.transmat_))
+        return trials, fb
+
     def predict_proba(self, X) -> np.ndarray | list[np.ndarray]:
         """Posterior state probabilities ``p(z_t = k | x)`` (forward–backward).
 
@@ -643,10 +653,7 @@ class HMMGLM(BaseEstimator):
         -------
         ndarray of shape (n_bins, n_states), or a list of them for a list input
         """
-        trials, ll = self._prepare(X)
-        gamma = _forward_backward_trials(
-            ll, [len(t) for t in trials], np.log(self.startprob_), np.log(self.transmat_)
-        )[0]
+        trials, (gamma, *_) = self._posteriors(X)
         return self._split(X, gamma, trials)
 
     def predict_states(self, X) -> np.ndarray | list[np.ndarray]:
@@ -684,10 +691,7 @@ class HMMGLM(BaseEstimator):
         -------
         float
         """
-        trials, ll = self._prepare(X)
-        _, logz, _, _ = _forward_backward_trials(
-            ll, [len(t) for t in trials], np.log(self.startprob_), np.log(self.transmat_)
-        )
+        _, (_, logz, *_) = self._posteriors(X)
         return float(logz.sum())
 
     def score(self, X, y=None) -> float:
@@ -755,10 +759,7 @@ class HMMGLM(BaseEstimator):
         -------
         ndarray of shape (n_bins, n_neurons), or a list of them for a list input
         """
-        trials, ll = self._prepare(X)
-        gamma = _forward_backward_trials(
-            ll, [len(t) for t in trials], np.log(self.startprob_), np.log(self.transmat_)
-        )[0]
+        trials, (gamma, *_) = self._posteriors(X)
         feats, _ = _design(trials, self.basis_)
         k, n = self.intercept_.shape
         eta = (feats @ self.coef_.reshape(k * n, -1).T).reshape(-1, k, n) + self.intercept_
