@@ -9,15 +9,19 @@ records the inputs' own provenance (:func:`input_provenance`) and is strict JSON
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["to_json", "input_provenance", "replace_dir"]
+__all__ = ["to_json", "input_provenance", "replace_dir", "staged_dir", "write_result"]
 
 
 def to_json(x: Any) -> Any:
@@ -62,3 +66,21 @@ def replace_dir(tmp: Path, out: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_dir(out: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out``; on success it replaces ``out``, on any
+    error it is removed and ``out`` is left as it was."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_result(path: Path, result: dict) -> None:
+    """Write ``result`` as indented strict JSON."""
+    path.write_text(json.dumps(to_json(result), indent=1))

@@ -22,8 +22,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from neurodata.provenance import sha256_file
+
 from ..result_folder import input_provenance as _input_provenance
-from ..result_folder import replace_dir as _replace_dir
+from ..result_folder import staged_dir, write_result
 from ..result_folder import to_json as _jsonable
 
 __all__ = [
@@ -452,12 +452,6 @@ def _seconds_to_samples(seconds: float, rate: float, what: str) -> int:
     return max(1, int(round(seconds * rate)))
 
 
-def _sha256(path: Path) -> str:
-    from neurodata.provenance import sha256_file
-
-    return sha256_file(path)
-
-
 
 
 def _check_sizes(data: AnimalTraces, window: int, step: int, rank: int,
@@ -583,12 +577,12 @@ def run_connectome(args: argparse.Namespace) -> dict[str, Any]:
         "structural": str(args.structural) if args.structural else None,
         "shuffles": args.shuffles if args.structural else None, "behavior": args.behavior,
     }
-    inputs = [{"path": str(p.absolute()), "size": p.stat().st_size, "sha256": _sha256(p)}
+    inputs = [{"path": str(p.absolute()), "size": p.stat().st_size, "sha256": sha256_file(p)}
               for p in data.paths]
     if args.structural:
         sp = Path(args.structural)
         inputs.append({"path": str(sp.absolute()), "size": sp.stat().st_size,
-                       "sha256": _sha256(sp), "role": "structural"})
+                       "sha256": sha256_file(sp), "role": "structural"})
     config_hash = hashlib.sha256(json.dumps(
         {"config": _jsonable(config), "inputs": [i["sha256"] for i in inputs]},
         sort_keys=True).encode()).hexdigest()
@@ -616,8 +610,7 @@ def run_connectome(args: argparse.Namespace) -> dict[str, Any]:
         raise errors.ValidationError(str(exc), path=data.paths[0]) from exc
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with staged_dir(out) as tmp:
         dc.save(tmp)
         files = ["affinity.npz", "cp.npz", "communities.json", "summary.csv"]
         if sel is not None:
@@ -648,18 +641,10 @@ def run_connectome(args: argparse.Namespace) -> dict[str, Any]:
                     "restart_errors": np.asarray(dc.cp.restart_errors).tolist()},
             "components": summary.to_dict(orient="records"),
             "enrichment": None if table is None else table.to_dict(orient="records"),
-            "files": {f: _sha256(tmp / f) for f in files},
+            "files": {f: sha256_file(tmp / f) for f in files},
         }
-        (tmp / "result.json").write_text(json.dumps(_jsonable(result), indent=1))
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_result(tmp / "result.json", result)
     return result
-
-
-
-
 
 
 def cmd_connectome(args: argparse.Namespace) -> int:

@@ -25,8 +25,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..result_folder import input_provenance as _input_provenance
-from ..result_folder import replace_dir as _replace_dir
+from ..result_folder import staged_dir, write_result
 from ..result_folder import to_json as _jsonable
 
 __all__ = [
@@ -782,8 +780,6 @@ def load_structural_matrix(path: str | os.PathLike, unit_names: Sequence[str]) -
     return w
 
 
-
-
 def _behavior_block(path: Path, name: str | None) -> Any | None:
     """The behaviour block ``name`` (or the first block of modality behaviour), loaded."""
     import neurodata as nd
@@ -939,8 +935,7 @@ def run_glmhmm(args: argparse.Namespace) -> dict[str, Any]:
         split[a:b] = "test"
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with staged_dir(out) as tmp:
         table = pd.DataFrame({"t_start": data.edges[:-1], "t_center": data.centers,
                               "split": split, "state": states})
         for k in range(args.states):
@@ -982,16 +977,8 @@ def run_glmhmm(args: argparse.Namespace) -> dict[str, Any]:
             "states": summary,
             "files": {f: sha256_file(tmp / f) for f in files},
         }
-        (tmp / "result.json").write_text(json.dumps(_jsonable(result), indent=1))
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_result(tmp / "result.json", result)
     return result
-
-
-
-
 
 
 def cmd_glmhmm(args: argparse.Namespace) -> int:
