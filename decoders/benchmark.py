@@ -1,17 +1,29 @@
-"""Batch decoding benchmark: datasets × pipelines × evaluations, cached and resumable.
+"""Batch decoding benchmark: datasets × pipelines × evaluations, cached, resumable, isolated.
 
 :func:`run_benchmark` reads a config (YAML file or dict), cuts each dataset's epochs once
 into ``<output>/cache/epochs/<dataset>-<hash>/`` (memory-mapped by the workers), runs
 every grid cell in parallel jobs (joblib/loky), and writes each finished cell atomically
 to ``<output>/cells/<dataset>__<pipeline>__<scheme>-<hash>.csv``.  A rerun skips every
-cell whose file exists, so a crash loses at most the cells that were running; the hash
-covers the cell's whole specification (dataset, epoching, pipeline, evaluation, seeds,
-input file checksums), so a changed config recomputes exactly the affected cells.
+cell whose file exists; the hash covers the cell's whole specification (dataset,
+epoching, pipeline, evaluation, seeds, input file checksums or the MOABB dataset's
+identity), so a changed config recomputes exactly the affected cells.  ``cells/`` and
+``cache/`` are shared by every config that writes to the same output folder.
 
-Outputs: ``results.csv`` (tidy, one row per fold), ``summary.csv`` / ``summary.md``
-(mean ± std per dataset, scheme and pipeline, with chance levels), ``scores.png`` (score
-distributions), ``paired.png`` (fold-paired differences between pipelines) and
-``manifest.json`` (config, config hash, software versions, input checksums, cells run).
+Failures are isolated: an exception inside a cell is caught in the worker, the other
+cells go on, the finished ones are written and summarized, the failed ones are listed
+(name, error type, message) in the run's ``manifest.json``, and :class:`DecodingError`
+is raised at the end.  A rerun computes only the failed or missing cells.  A hard kill
+(the process killed, a worker dying) loses at most the cells running at that moment,
+``n_jobs`` of them.
+
+Outputs of one run go to ``<output>/<config-hash>/`` (the hash of the resolved config
+without ``output``, ``n_jobs`` and ``cache_epochs``, which do not change results),
+written in a staging folder and renamed into place: ``results.csv`` (tidy, one row per
+fold), ``summary.csv`` / ``summary.md`` (mean ± std per dataset, scheme and pipeline,
+with chance levels), ``scores.png`` (score distributions), ``paired.png`` (fold-paired
+differences between pipelines) and ``manifest.json`` (config, config hash, software
+versions, input checksums, cells run, skipped and failed).  ``<output>/latest.json``
+points at the last run folder.
 
 Config (YAML)::
 
@@ -26,6 +38,11 @@ Config (YAML)::
         epochs: {tmin: 1.0, tmax: 2.0, l_freq: 7.0, h_freq: 30.0}
         recordings:
           - {path: S001R04.edf, subject: S001, session: "0", run: "4"}
+      - name: physionet_mi            # a MOABB dataset (optional extra neuroloom[moabb])
+        moabb: PhysionetMI            # moabb.datasets.PhysionetMI(); a dict config may
+        subjects: [1]                 # pass the dataset object itself
+        classes: [left_hand, right_hand]   # MOABB event_id keys
+        epochs: {tmin: 0.0, tmax: 2.0, l_freq: 7.0, h_freq: 30.0}
     pipelines: [csp_lda, ts_lr, {name: eegnet, params: {max_epochs: 30}, n_permutations: 0}]
     evaluations: [within_session, {scheme: cross_session, group_by: run}]
 """
@@ -36,6 +53,7 @@ import hashlib
 import json
 import os
 import time
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,17 +63,47 @@ import numpy as np
 import pandas as pd
 
 from neurodata._logging import logger, progress_enabled, verbose
-from neurodata.errors import MissingFileError, ValidationError
+from neurodata.errors import MissingFileError, NeurodataError, ValidationError
 
 from .epochs import Epochs, make_epochs
 from .evaluation import SCHEMES, evaluate
 
-__all__ = ["run_benchmark", "load_config", "BenchmarkResult", "summarize"]
+__all__ = ["run_benchmark", "load_config", "BenchmarkResult", "summarize", "config_hash",
+           "DecodingError"]
 
 _EPOCH_KEYS = {"tmin", "tmax", "block", "picks", "exclude_bad", "l_freq", "h_freq",
                "resample", "baseline", "reject"}
 _TOP_KEYS = {"name", "output", "n_jobs", "random_state", "n_permutations", "cache_epochs",
              "datasets", "pipelines", "evaluations"}
+_DATASET_KEYS = {"name", "classes", "epochs", "recordings", "moabb", "subjects"}
+# Settings that change where and how fast a run goes, not its numbers: kept out of the
+# config hash so the same grid lands in the same run folder.
+_NOT_HASHED = ("output", "n_jobs", "cache_epochs")
+# The MOABB dataset object travels in the dataset dict under this key; it is dropped
+# from hashes and manifests (its identity is in "moabb", see moabb_fingerprint).
+_MOABB_OBJ = "moabb_dataset"
+
+
+class DecodingError(NeurodataError):
+    """A decoding run could not finish all its work (e.g. grid cells raised).
+
+    Bad input raises :class:`~neurodata.errors.ValidationError` before any work starts;
+    this error means the work itself failed somewhere.
+
+    Attributes
+    ----------
+    failed : list of dict
+        One per failed cell: ``cell``, ``error`` (exception type), ``message``,
+        ``traceback``.
+    run_dir : Path or None
+        The run folder whose ``manifest.json`` lists the failures.
+    """
+
+    def __init__(self, message: str, path: Any = None, *, failed: list[dict] | None = None,
+                 run_dir: Path | None = None):
+        super().__init__(message, path=path)
+        self.failed = list(failed or [])
+        self.run_dir = run_dir
 
 
 @dataclass
@@ -72,7 +120,11 @@ class BenchmarkResult:
     ran, skipped : list of str
         Cells computed in this call, and cells found finished and skipped.
     output : Path
-        The output folder.
+        The output folder (holds the shared ``cells/`` and ``cache/``).
+    run_dir : Path
+        This run's folder, ``<output>/<config_hash>/`` (results, summary, plots, manifest).
+    config_hash : str
+        12 hex characters, see :func:`config_hash`.
     """
 
     results: pd.DataFrame
@@ -80,6 +132,8 @@ class BenchmarkResult:
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     output: Path = Path(".")
+    run_dir: Path = Path(".")
+    config_hash: str = ""
 
 
 def _hash(obj: Any, n: int = 12) -> str:
@@ -92,6 +146,78 @@ def _as_list(value: Any, what: str, path: Any) -> list:
     if not isinstance(value, list) or not value:
         raise ValidationError(f"'{what}' must be a non-empty list; got {value!r}", path=path)
     return value
+
+
+def _load_dataset(d: Any, base: Path, where: Path | None) -> dict[str, Any]:
+    """Check one dataset entry; resolve its recording paths or its MOABB dataset."""
+    if not isinstance(d, dict) or "name" not in d:
+        raise ValidationError(f"each dataset needs a 'name'; got {d!r}", path=where)
+    name = str(d["name"])
+    unknown = set(d) - _DATASET_KEYS
+    if unknown:
+        raise ValidationError(f"dataset {name!r}: unknown key(s) {sorted(unknown)}; allowed: "
+                              f"{sorted(_DATASET_KEYS)}", path=where)
+    if ("recordings" in d) == ("moabb" in d):
+        raise ValidationError(f"dataset {name!r} needs exactly one source: 'recordings' (a "
+                              "list of files) or 'moabb' (a MOABB dataset)", path=where)
+    for key in ("classes", "epochs"):
+        if key not in d:
+            raise ValidationError(f"dataset {name!r} lacks '{key}'", path=where)
+    if not isinstance(d["epochs"], dict):
+        raise ValidationError(f"dataset {name!r}: 'epochs' must be a mapping with tmin and "
+                              f"tmax; got {d['epochs']!r}", path=where)
+    bad = set(d["epochs"]) - _EPOCH_KEYS
+    if bad:
+        raise ValidationError(f"dataset {name!r}: unknown epochs option(s) "
+                              f"{sorted(bad)}; allowed: {sorted(_EPOCH_KEYS)}", path=where)
+    if "tmin" not in d["epochs"] or "tmax" not in d["epochs"]:
+        raise ValidationError(f"dataset {name!r}: epochs need tmin and tmax "
+                              "(seconds from the event)", path=where)
+    out = {"name": name, "classes": d["classes"], "epochs": dict(d["epochs"])}
+    if "moabb" in d:
+        from .moabb_source import _check_subjects, moabb_fingerprint, resolve_moabb_dataset
+
+        try:
+            obj = resolve_moabb_dataset(d["moabb"])
+            subjects = _check_subjects(obj, d.get("subjects"))
+        except ValidationError as exc:
+            raise ValidationError(f"dataset {name!r}: {exc.message}", path=where) from None
+        out.update(subjects=subjects, moabb=moabb_fingerprint(obj, subjects))
+        out[_MOABB_OBJ] = obj
+        return out
+    if "subjects" in d:
+        raise ValidationError(f"dataset {name!r}: 'subjects' applies to MOABB datasets; give "
+                              "each recording's subject in its entry instead", path=where)
+    recs = []
+    for r in _as_list(d["recordings"], f"datasets[{name}].recordings", where):
+        r = dict(r) if isinstance(r, dict) else {"path": r}
+        if "path" not in r:
+            raise ValidationError(f"dataset {name!r}: a recording entry needs 'path'; got "
+                                  f"{r!r}", path=where)
+        p = Path(os.path.expandvars(str(r["path"])))
+        r["path"] = str(p if p.is_absolute() else base / p)
+        recs.append(r)
+    out["recordings"] = recs
+    return out
+
+
+def _public(obj: Any) -> Any:
+    """The config without MOABB dataset objects (for hashes and manifests)."""
+    if isinstance(obj, dict):
+        return {k: _public(v) for k, v in obj.items() if k != _MOABB_OBJ}
+    if isinstance(obj, list):
+        return [_public(v) for v in obj]
+    return obj
+
+
+def config_hash(cfg: Mapping[str, Any]) -> str:
+    """12-hex-digit hash of a resolved config (:func:`load_config`), naming its run folder.
+
+    ``output``, ``n_jobs`` and ``cache_epochs`` are left out: they change where and how
+    fast the grid runs, not its numbers.  MOABB datasets enter by their fingerprint
+    (class, subjects, moabb version, attributes).
+    """
+    return _hash({k: v for k, v in _public(dict(cfg)).items() if k not in _NOT_HASHED})
 
 
 def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
@@ -152,28 +278,8 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
         "n_permutations": int(raw.get("n_permutations", 0)),
         "cache_epochs": bool(raw.get("cache_epochs", True)),
     }
-    datasets = []
-    for d in _as_list(raw.get("datasets"), "datasets", where):
-        if not isinstance(d, dict) or "name" not in d:
-            raise ValidationError(f"each dataset needs a 'name'; got {d!r}", path=where)
-        for key in ("classes", "recordings", "epochs"):
-            if key not in d:
-                raise ValidationError(f"dataset {d['name']!r} lacks '{key}'", path=where)
-        bad = set(d["epochs"]) - _EPOCH_KEYS
-        if bad:
-            raise ValidationError(f"dataset {d['name']!r}: unknown epochs option(s) "
-                                  f"{sorted(bad)}; allowed: {sorted(_EPOCH_KEYS)}", path=where)
-        if "tmin" not in d["epochs"] or "tmax" not in d["epochs"]:
-            raise ValidationError(f"dataset {d['name']!r}: epochs need tmin and tmax "
-                                  "(seconds from the event)", path=where)
-        recs = []
-        for r in _as_list(d["recordings"], f"datasets[{d['name']}].recordings", where):
-            r = dict(r) if isinstance(r, dict) else {"path": r}
-            p = Path(os.path.expandvars(str(r["path"])))
-            r["path"] = str(p if p.is_absolute() else base / p)
-            recs.append(r)
-        datasets.append({"name": str(d["name"]), "classes": d["classes"],
-                         "epochs": dict(d["epochs"]), "recordings": recs})
+    datasets = [_load_dataset(d, base, where)
+                for d in _as_list(raw.get("datasets"), "datasets", where)]
     names = [d["name"] for d in datasets]
     if len(set(names)) != len(names):
         raise ValidationError(f"dataset names must be unique; got {names}", path=where)
@@ -201,9 +307,12 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
     return cfg
 
 
-def _file_sums(dataset: dict[str, Any]) -> list[str]:
+def _input_key(dataset: dict[str, Any]) -> Any:
+    """Input identity of a dataset: its files' sha256, or a MOABB dataset's fingerprint."""
     from neurodata.provenance import sha256_file
 
+    if "moabb" in dataset:
+        return dataset["moabb"]
     out = []
     for r in dataset["recordings"]:
         if not Path(r["path"]).exists():
@@ -213,35 +322,74 @@ def _file_sums(dataset: dict[str, Any]) -> list[str]:
     return out
 
 
+def _class_labels(classes: Any) -> list[str]:
+    if isinstance(classes, Mapping):
+        return [str(x) for v in classes.values()
+                for x in ([v] if isinstance(v, str | int) else v)]
+    return [str(c) for c in classes]
+
+
 def _epochs_for(dataset: dict[str, Any], verbose: Any = None) -> Epochs:
-    return make_epochs(dataset["recordings"], dataset["classes"], **dataset["epochs"],
-                       verbose=verbose)
+    if _MOABB_OBJ in dataset:
+        from .moabb_source import moabb_sources
+
+        sources: Any = moabb_sources(dataset[_MOABB_OBJ], dataset["subjects"],
+                                     labels=_class_labels(dataset["classes"]), verbose=verbose)
+    else:
+        sources = dataset["recordings"]
+    return make_epochs(sources, dataset["classes"], **dataset["epochs"], verbose=verbose)
 
 
-def _run_cell(cell: dict[str, Any], n_threads: int | None) -> tuple[str, float]:
-    """Compute one cell and write its CSV atomically; runs in a worker process."""
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _compute_cell(cell: dict[str, Any]) -> None:
+    """Evaluate one cell and write its CSV atomically."""
+    if cell["cache_dir"]:
+        ep = Epochs.load(cell["cache_dir"])
+    else:
+        ep = _epochs_for(cell["dataset"])
+    p = cell["pipeline"]
+    n_perm = p["n_permutations"] if p["n_permutations"] is not None else cell["n_perm"]
+    ev = cell["evaluation"]
+    df = evaluate(ep, p["name"], scheme=ev["scheme"], n_splits=ev["n_splits"],
+                  group_by=ev["group_by"], n_permutations=int(n_perm),
+                  params=p["params"], pipeline_name=p["label"],
+                  random_state=cell["random_state"])
+    df.insert(0, "dataset", cell["dataset"]["name"])
+    df.insert(1, "cell", cell["key"])
+    out = Path(cell["file"])
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    try:
+        df.to_csv(tmp, index=False)
+        with open(tmp, "rb") as fh:  # fsync so a finished cell survives a crash
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _run_cell(cell: dict[str, Any], n_threads: int | None) -> dict[str, Any]:
+    """Compute one cell in a worker process; an exception is returned, not raised, so one
+    failing cell never stops the grid."""
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
     limits = threadpool_limits(n_threads) if n_threads else None
     torch_threads = None
-    if n_threads and cell["pipeline"]["name"] in ("eegnet", "shallow", "deep4"):
-        import torch
-
-        torch_threads = torch.get_num_threads()
-        torch.set_num_threads(n_threads)
     try:
-        if cell["cache_dir"]:
-            ep = Epochs.load(cell["cache_dir"])
-        else:
-            ep = _epochs_for(cell["dataset"])
-        p = cell["pipeline"]
-        n_perm = p["n_permutations"] if p["n_permutations"] is not None else cell["n_perm"]
-        ev = cell["evaluation"]
-        df = evaluate(ep, p["name"], scheme=ev["scheme"], n_splits=ev["n_splits"],
-                      group_by=ev["group_by"], n_permutations=int(n_perm),
-                      params=p["params"], pipeline_name=p["label"],
-                      random_state=cell["random_state"])
+        if n_threads and cell["pipeline"]["name"] in ("eegnet", "shallow", "deep4"):
+            import torch
+
+            torch_threads = torch.get_num_threads()
+            torch.set_num_threads(n_threads)
+        _compute_cell(cell)
+    except Exception as exc:  # noqa: BLE001 - isolated per cell, reported by the caller
+        return {"cell": cell["key"], "ok": False, "seconds": time.perf_counter() - t0,
+                "error": type(exc).__name__, "message": _one_line(exc),
+                "traceback": traceback.format_exc(limit=-6)}
     finally:
         if limits is not None:
             limits.restore_original_limits()
@@ -249,15 +397,7 @@ def _run_cell(cell: dict[str, Any], n_threads: int | None) -> tuple[str, float]:
             import torch
 
             torch.set_num_threads(torch_threads)
-    df.insert(0, "dataset", cell["dataset"]["name"])
-    df.insert(1, "cell", cell["key"])
-    out = Path(cell["file"])
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    df.to_csv(tmp, index=False)
-    with open(tmp, "rb") as fh:  # fsync so a finished cell survives a crash
-        os.fsync(fh.fileno())
-    os.replace(tmp, out)
-    return cell["key"], time.perf_counter() - t0
+    return {"cell": cell["key"], "ok": True, "seconds": time.perf_counter() - t0}
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
@@ -349,6 +489,30 @@ def _plots(results: pd.DataFrame, out: Path) -> list[Path]:
     return paths
 
 
+def _precheck(ep: Epochs, dataset: str, evaluations: list[dict[str, Any]]) -> None:
+    """Raise the evaluation schemes' bad-input errors (one class in a session, a single
+    subject for cross_subject, ...) before any cell runs, instead of in every cell."""
+    import warnings
+
+    from .evaluation import _units
+
+    for ev in evaluations:
+        with warnings.catch_warnings():  # fold reductions are warned by the cells
+            warnings.simplefilter("ignore")
+            try:
+                for _ in _units(ep, ev["scheme"], ev["group_by"], ev["n_splits"], None, 0):
+                    pass
+            except ValidationError as exc:
+                raise ValidationError(f"dataset {dataset!r}, {ev['scheme']}: "
+                                      f"{exc.message}") from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 @verbose
 def run_benchmark(
     config: str | os.PathLike | Mapping[str, Any],
@@ -365,9 +529,13 @@ def run_benchmark(
     Parameters
     ----------
     config : path or dict
-        See the module docstring and :func:`load_config`.
+        See the module docstring and :func:`load_config`.  A dict may give a MOABB
+        dataset object: ``{"name": ..., "moabb": moabb.datasets.PhysionetMI(),
+        "subjects": [1], "classes": [...], "epochs": {...}}``.
     output : path or None
-        Output folder; default the config's ``output`` or ``results/<name>``.
+        Output folder; default the config's ``output`` or ``results/<name>``.  It holds
+        the shared ``cells/`` and ``cache/``, one ``<config-hash>/`` folder per config
+        and ``latest.json``.
     n_jobs : int or None
         Parallel cells (loky processes); default the config's ``n_jobs``.  Each worker
         limits its BLAS/torch threads to ``max(1, cpu_count // n_jobs)``.
@@ -383,32 +551,48 @@ def run_benchmark(
     Returns
     -------
     BenchmarkResult
+        ``run_dir`` is ``<output>/<config_hash>/``.
 
     Raises
     ------
     ValidationError, MissingFileError
-        Bad config, unknown pipeline or scheme, missing recordings, or epochs that cannot
-        be cut (no events of the classes, one class only, window longer than a recording).
+        Bad config, unknown pipeline or scheme, missing recordings, epochs that cannot
+        be cut (no events of the classes, one class only, window longer than a
+        recording), or an evaluation the epochs cannot support (one subject for
+        cross_subject); raised before any cell runs.
+    DecodingError
+        Some cells raised while running.  Every other cell ran; the finished ones are
+        saved, summarized in the run folder, and the failures listed in its
+        ``manifest.json``.  Rerunning computes only the failed cells.
+    MissingDependencyError
+        A config names a MOABB dataset and ``moabb`` is not installed.
 
     Examples
     --------
     >>> res = run_benchmark("pipelines/configs/decoding_eegmmidb.yaml")  # doctest: +SKIP
     >>> res.summary[["pipeline", "mean", "chance_level"]]  # doctest: +SKIP
+    >>> res.run_dir  # doctest: +SKIP
+    PosixPath('results/decoding_eegmmidb/3f2a9c0d1e4b')
     """
     from joblib import Parallel, delayed
 
     from neurodata.provenance import software_versions
+
+    # The one staging/atomic-replace helper of the project (no second copy here).
+    from pipelines.result_folder import staged_dir, to_json
 
     cfg = load_config(config)
     out = Path(output or cfg["output"] or Path("results") / cfg["name"])
     (out / "cells").mkdir(parents=True, exist_ok=True)
     n_jobs = int(n_jobs if n_jobs is not None else cfg["n_jobs"])
     use_cache = cfg["cache_epochs"] if cache_epochs is None else bool(cache_epochs)
+    chash = config_hash(cfg)
+    run_dir = out / chash
 
-    cells, sums = [], {}
+    cells, inputs = [], {}
     for ds in cfg["datasets"]:
-        sums[ds["name"]] = _file_sums(ds)
-        ds_key = _hash({"dataset": ds, "sums": sums[ds["name"]]})
+        inputs[ds["name"]] = _input_key(ds)
+        ds_key = _hash({"dataset": _public(ds), "sums": inputs[ds["name"]]})
         cache_dir = out / "cache" / "epochs" / f"{ds['name']}-{ds_key}"
         if use_cache:
             if force and cache_dir.exists():
@@ -419,9 +603,12 @@ def run_benchmark(
                 t = time.perf_counter()
                 _epochs_for(ds).save(cache_dir)
                 logger.info("epochs of %s cached in %.1f s", ds["name"], time.perf_counter() - t)
+            ep = Epochs.load(cache_dir)
         else:
             # Fail on bad epoching here, once, rather than in every cell.
-            _epochs_for(ds)
+            ep = _epochs_for(ds)
+        _precheck(ep, ds["name"], cfg["evaluations"])
+        del ep
         for p in cfg["pipelines"]:
             for ev in cfg["evaluations"]:
                 spec = {"dataset": ds_key, "pipeline": p, "evaluation": ev,
@@ -443,37 +630,87 @@ def run_benchmark(
     if skipped:
         logger.info("%d finished cell(s) skipped: %s", len(skipped), ", ".join(skipped))
     n_threads = max(1, (os.cpu_count() or 1) // max(1, n_jobs))
-    ran = []
+    ran: list[str] = []
+    failed: list[dict[str, Any]] = []
+
+    def _record(outcome: dict[str, Any]) -> None:
+        if outcome["ok"]:
+            logger.info("cell %s done in %.1f s", outcome["cell"], outcome["seconds"])
+            ran.append(outcome["cell"])
+        else:
+            logger.warning("cell %s failed: %s: %s\n%s", outcome["cell"], outcome["error"],
+                           outcome["message"], outcome["traceback"])
+            failed.append(outcome)
+
     if todo:
         logger.info("running %d cell(s) on %d job(s)", len(todo), n_jobs)
-        jobs = (delayed(_run_cell)(c, n_threads) for c in todo)
         if n_jobs == 1:
             from tqdm.auto import tqdm
 
             for c in tqdm(todo, disable=not progress_enabled(), desc="cells"):
-                ran.append(_run_cell(c, n_threads)[0])
+                _record(_run_cell(c, n_threads))
         else:
-            for key, secs in Parallel(n_jobs=n_jobs, backend="loky",
-                                      return_as="generator_unordered")(jobs):
-                logger.info("cell %s done in %.1f s", key, secs)
-                ran.append(key)
+            jobs = (delayed(_run_cell)(c, n_threads) for c in todo)
+            try:
+                for outcome in Parallel(n_jobs=n_jobs, backend="loky",
+                                        return_as="generator_unordered")(jobs):
+                    _record(outcome)
+            except Exception as exc:  # noqa: BLE001 - a worker died (killed, out of memory)
+                # Cells are computed and written inside the workers, so everything that
+                # finished is on disk; the ones in flight or queued count as failed.
+                seen = set(ran) | {f["cell"] for f in failed}
+                for c in todo:
+                    if c["key"] not in seen:
+                        failed.append({"cell": c["key"], "ok": False, "seconds": 0.0,
+                                       "error": type(exc).__name__,
+                                       "message": _one_line(f"the worker pool stopped: {exc}"),
+                                       "traceback": ""})
 
-    results = pd.concat([pd.read_csv(c["file"], dtype={"subject": str, "session": str})
-                         for c in cells], ignore_index=True)
-    results.to_csv(out / "results.csv", index=False)
-    summary = summarize(results)
-    summary.to_csv(out / "summary.csv", index=False)
-    (out / "summary.md").write_text(_markdown(summary))
-    if plots:
-        try:
-            _plots(results, out)
-        except Exception as exc:  # noqa: BLE001 - plots must never lose computed results
-            logger.warning("plots failed (%s); results.csv and summary are written", exc)
-    manifest = {"config": cfg, "config_hash": _hash(cfg), "input_sha256": sums,
-                "software": software_versions("numpy", "scikit-learn", "mne", "pyriemann",
-                                              "torch"),
+    done = [c for c in cells if Path(c["file"]).exists()]
+    if done:
+        results = pd.concat([pd.read_csv(c["file"], dtype={"subject": str, "session": str})
+                             for c in done], ignore_index=True)
+    else:
+        from .evaluation import RESULT_COLUMNS
+
+        results = pd.DataFrame(columns=["dataset", "cell", *RESULT_COLUMNS])
+    summary = summarize(results) if len(results) else pd.DataFrame()
+    failed_info = [{k: f[k] for k in ("cell", "error", "message", "traceback")}
+                   for f in failed]
+    finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    packages = ["numpy", "scikit-learn", "mne", "pyriemann", "torch"]
+    if any("moabb" in ds for ds in cfg["datasets"]):
+        packages.append("moabb")
+    manifest = {"config": _public(cfg), "config_hash": chash, "input_sha256": inputs,
+                "software": software_versions(*packages),
                 "cells": keys, "ran": ran, "skipped": skipped,
-                "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
+                "failed": failed_info, "complete": not failed,
+                "cell_files": {c["key"]: str(Path(c["file"]).relative_to(out)) for c in cells},
+                "finished": finished}
+    with staged_dir(run_dir) as tmp:
+        if len(results):
+            results.to_csv(tmp / "results.csv", index=False)
+            summary.to_csv(tmp / "summary.csv", index=False)
+            (tmp / "summary.md").write_text(_markdown(summary))
+            if plots:
+                try:
+                    _plots(results, tmp)
+                except Exception as exc:  # noqa: BLE001 - plots must never lose results
+                    logger.warning("plots failed (%s); results.csv and summary are written",
+                                   exc)
+        (tmp / "manifest.json").write_text(json.dumps(to_json(manifest), indent=1,
+                                                      default=str))
+    _write_atomic(out / "latest.json", json.dumps(
+        {"run_dir": chash, "path": str(run_dir.resolve()), "name": cfg["name"],
+         "config_hash": chash, "complete": not failed,
+         "failed": [f["cell"] for f in failed], "finished": finished}, indent=1) + "\n")
+    if failed:
+        names = "; ".join(f"{f['cell']} ({f['error']}: {_one_line(f['message'], 160)})"
+                          for f in failed)
+        raise DecodingError(
+            f"{len(failed)} of {len(cells)} cell(s) failed: {names}. The other "
+            f"{len(done)} finished cell(s) are saved and summarized in this folder; rerun "
+            "the same command to compute only the failed cells (tracebacks in "
+            "manifest.json)", path=run_dir, failed=failed_info, run_dir=run_dir)
     return BenchmarkResult(results=results, summary=summary, ran=ran, skipped=skipped,
-                           output=out)
+                           output=out, run_dir=run_dir, config_hash=chash)

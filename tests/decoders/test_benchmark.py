@@ -1,17 +1,19 @@
-"""Benchmark runner: resumability after a simulated crash, cross-subject/session grids on
-synthetic recordings with planted classes, config errors, and the CLI."""
+"""Benchmark runner: failure isolation and resume (n_jobs 1 and 2), run folders per config,
+cross-subject/session grids on synthetic recordings with planted classes, config errors,
+and the CLI."""
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import pytest
 
-from decoders.benchmark import load_config, run_benchmark
+from decoders.benchmark import DecodingError, config_hash, load_config, run_benchmark
 from neurodata.errors import MissingFileError, ValidationError
 from pipelines.cli import main
 
 from .conftest import planted_recording
-from .flaky_pipeline import _Crash
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 FLAKY = "tests.decoders.flaky_pipeline:make_flaky"
@@ -42,33 +44,120 @@ def _scores(df):
     return df.drop(columns=["fit_time_s", "score_time_s"]).reset_index(drop=True)
 
 
-def test_resume_after_crash(recordings, tmp_path, monkeypatch):
-    """A pipeline crashes on the 3rd of 4 cells; the rerun computes only the missing cells
-    and the final results equal an uninterrupted run's."""
-    cfg = _config(recordings, ["ts_svm", {"name": FLAKY, "label": "flaky"}])
+def _flaky_config(recordings, flag):
+    cfg = _config(recordings, [{"name": FLAKY, "label": "flaky",
+                                "params": {"crash_flag": str(flag)}}, "ts_svm"])
     cfg["evaluations"] = ["within_session", "cross_subject"]
     cfg["n_permutations"] = 0
-    full = run_benchmark(cfg, output=tmp_path / "full", n_jobs=1, plots=False)
-    assert len(full.ran) == 4 and not full.skipped
+    return cfg
 
-    monkeypatch.setenv("NEUROLOOM_TEST_CRASH", "1")
-    with pytest.raises(_Crash):
-        run_benchmark(cfg, output=tmp_path / "resumed", n_jobs=1, plots=False)
-    cells = tmp_path / "resumed" / "cells"
+
+@pytest.fixture(scope="module")
+def uninterrupted(recordings, tmp_path_factory):
+    """The reference: the flaky grid run once without any failure, n_jobs=1."""
+    root = tmp_path_factory.mktemp("full")
+    cfg = _flaky_config(recordings, root / "no-such-flag")
+    return run_benchmark(cfg, output=root / "out", n_jobs=1, plots=False)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_failed_cells_isolated_then_resumed(recordings, uninterrupted, tmp_path, n_jobs):
+    """The first pipeline raises in every cell: the grid still runs the other cells, saves
+    and summarizes them, lists the failures and raises one DecodingError; after the cause
+    is gone a rerun computes only the failed cells and equals an uninterrupted run."""
+    full = uninterrupted
+    assert len(full.ran) == 4 and not full.skipped
+    flag = tmp_path / "crash"
+    flag.touch()
+    cfg = _flaky_config(recordings, flag)
+    out = tmp_path / "out"
+    with pytest.raises(DecodingError) as info:
+        run_benchmark(cfg, output=out, n_jobs=n_jobs)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(str(info.value.run_dir))
+    assert "2 of 4 cell(s) failed: planted__flaky__within_session (_Crash: simulated crash" \
+        in msg and "planted__flaky__cross_subject (_Crash" in msg
+    assert "rerun the same command to compute only the failed cells" in msg
+    cells = out / "cells"
     done = sorted(p.name.split("-")[0] for p in cells.glob("*.csv"))
     assert done == ["planted__ts_svm__cross_subject", "planted__ts_svm__within_session"]
     assert not list(cells.glob(".*tmp*"))  # nothing half-written
 
-    monkeypatch.delenv("NEUROLOOM_TEST_CRASH")
-    res = run_benchmark(cfg, output=tmp_path / "resumed", n_jobs=1)
+    run_dir = info.value.run_dir
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["complete"] is False and sorted(manifest["ran"]) == done
+    assert [(f["cell"], f["error"]) for f in manifest["failed"]] == [
+        ("planted__flaky__within_session", "_Crash"), ("planted__flaky__cross_subject", "_Crash")]
+    assert "simulated crash in the middle of the grid (second line)" in \
+        manifest["failed"][0]["message"]
+    partial = pd.read_csv(run_dir / "results.csv")
+    assert set(partial["pipeline"]) == {"ts_svm"} and len(partial) == 4 * 5 + 2
+    latest = json.loads((out / "latest.json").read_text())
+    assert latest["path"] == str(run_dir.resolve()) and latest["complete"] is False
+
+    flag.unlink()  # the transient cause is gone
+    res = run_benchmark(cfg, output=out, n_jobs=n_jobs)
     assert sorted(res.skipped) == done
     assert sorted(res.ran) == ["planted__flaky__cross_subject", "planted__flaky__within_session"]
     pd.testing.assert_frame_equal(_scores(res.results), _scores(full.results))
-    again = run_benchmark(cfg, output=tmp_path / "resumed", n_jobs=1, plots=False)
+    assert res.run_dir == run_dir == out / res.config_hash
+    assert json.loads((run_dir / "manifest.json").read_text())["failed"] == []
+    again = run_benchmark(cfg, output=out, n_jobs=n_jobs, plots=False)
     assert again.ran == [] and len(again.skipped) == 4
+    for name in ("results.csv", "summary.csv", "summary.md", "manifest.json"):
+        assert (run_dir / name).exists(), name
+    assert not list(out.glob(f".{res.config_hash}*"))  # no staging folder left behind
+
+
+def test_worker_killed_midway(recordings, uninterrupted, tmp_path):
+    """A hard kill of a worker process (os._exit in fit) stops the pool: finished cells stay
+    on disk, the others are reported as failed, and the rerun computes exactly those and
+    equals an uninterrupted run."""
+    flag = tmp_path / "exit"
+    flag.touch()
+    cfg = _flaky_config(recordings, tmp_path / "no-crash")
+    cfg["pipelines"][0]["params"]["exit_flag"] = str(flag)
+    out = tmp_path / "out"
+    with pytest.raises(DecodingError) as info:
+        run_benchmark(cfg, output=out, n_jobs=2, plots=False)
+    failed = {f["cell"] for f in info.value.failed}
+    on_disk = {p.name.split("-")[0] for p in (out / "cells").glob("*.csv")}
+    assert {"planted__flaky__within_session", "planted__flaky__cross_subject"} <= failed
+    assert failed | on_disk == set(uninterrupted.results["cell"]) and not failed & on_disk
+    flag.unlink()
+    # n_jobs=1 here spares starting a second worker pool; which cells run does not
+    # depend on it
+    res = run_benchmark(cfg, output=out, n_jobs=1, plots=False)
+    assert sorted(res.ran) == sorted(failed) and sorted(res.skipped) == sorted(on_disk)
+    pd.testing.assert_frame_equal(_scores(res.results), _scores(uninterrupted.results))
+
+
+def test_run_folders_per_config_share_cells(recordings, tmp_path):
+    """Each config writes <output>/<config-hash>/; cells and epoch cache are shared, so an
+    edited config computes only its new cells; n_jobs and output do not change the hash."""
+    cfg = _config(recordings, ["csp_lda"])
+    cfg["evaluations"], cfg["n_permutations"] = ["within_session"], 0
+    a = run_benchmark(cfg, output=tmp_path, n_jobs=1)
+    assert a.run_dir == tmp_path / a.config_hash and len(a.config_hash) == 12
     for name in ("results.csv", "summary.csv", "summary.md", "scores.png", "paired.png",
                  "manifest.json"):
-        assert (tmp_path / "resumed" / name).exists(), name
+        assert (a.run_dir / name).exists(), name
+    manifest = json.loads((a.run_dir / "manifest.json").read_text())
+    assert manifest["config_hash"] == a.config_hash == config_hash(manifest["config"])
+    assert set(manifest["software"]) >= {"neuroloom", "numpy", "scikit-learn", "mne"}
+    assert len(manifest["input_sha256"]["planted"]) == 4
+    assert load_config(cfg)["n_jobs"] == 1 and config_hash(
+        {**load_config(cfg), "n_jobs": 8, "output": "/elsewhere"}) == a.config_hash
+
+    cfg["evaluations"] = ["within_session", "cross_session"]
+    b = run_benchmark(cfg, output=tmp_path, n_jobs=1, plots=False)
+    assert b.config_hash != a.config_hash
+    assert b.skipped == ["planted__csp_lda__within_session"]
+    assert b.ran == ["planted__csp_lda__cross_session"]
+    assert (a.run_dir / "results.csv").exists() and (b.run_dir / "results.csv").exists()
+    assert len(list((tmp_path / "cache" / "epochs").iterdir())) == 1
+    latest = json.loads((tmp_path / "latest.json").read_text())
+    assert latest["run_dir"] == b.config_hash and latest["complete"] is True
 
 
 def test_grid_schemes_on_planted_data(recordings, tmp_path):
@@ -121,6 +210,23 @@ def test_cli_one_line_errors(recordings, tmp_path, capsys):
     assert main(["benchmark", str(path), "--out", str(tmp_path / "o"), "--no-plots"]) == 0
     out = capsys.readouterr().out
     assert "| planted | within_session | csp_lda |" in out and "4 cell(s)" not in out
+    run_dir = tmp_path / "o" / config_hash(load_config(path))
+    assert f"results in {run_dir}/" in out and (run_dir / "summary.md").exists()
+
+
+def test_cli_failed_cells_one_line(recordings, tmp_path, capsys):
+    import yaml
+
+    flag = tmp_path / "crash"
+    flag.touch()
+    cfg = _flaky_config(recordings, flag)
+    cfg["evaluations"] = ["within_session"]
+    path = tmp_path / "bench.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["benchmark", str(path), "--out", str(tmp_path / "o"), "--no-plots"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1 of 2 cell(s) failed: planted__flaky__within_session" in err[0]
+    assert "compute only the failed cells" in err[0]
 
 
 def test_example_config_loads():
