@@ -63,6 +63,7 @@ class LocalMI(BaseDataset):
 def _no_home(tmp_path, monkeypatch):
     """MNE's config file, MNE_DATA and MOABB's provider stay inside tmp_path."""
     monkeypatch.setenv("_MNE_FAKE_HOME_DIR", str(tmp_path / "home"))
+    (tmp_path / "mne_data").mkdir()
     monkeypatch.setenv("MNE_DATA", str(tmp_path / "mne_data"))
     monkeypatch.setenv("MOABB_DOWNLOAD_PROVIDER", "upstream")
 
@@ -97,6 +98,29 @@ def test_epochs_equal_our_file_path(paths):
     assert theirs.classes == ours.classes and theirs.ch_names == ours.ch_names
     for col in ("subject", "session", "run", "onset", "class"):
         pd.testing.assert_series_equal(theirs.metadata[col], ours.metadata[col])
+
+
+@pytest.mark.filterwarnings("ignore:Montage name:FutureWarning")  # inside moabb 1.7.2
+def test_physionet_mi_class_on_local_files(paths):
+    """MOABB's own PhysionetMI (stim channel, channel renames, montage) with its download
+    step pointed at the shared files: same epochs as ours (feet runs not available here)."""
+    from moabb.datasets import PhysionetMI
+
+    class LocalPhysionetMI(PhysionetMI):
+        def _load_data(self, subject, runs, path=None, force_update=False, verbose=None):
+            return [paths[int(r)] for r in runs]
+
+    ds = LocalPhysionetMI()
+    ds.feet_runs = []
+    src = moabb_sources(ds, [1], labels=["left_hand", "right_hand"])
+    assert sorted(src[0]["recording"].timeseries) == ["eeg", "stim"]
+    kw = {"tmin": 0.0, "tmax": 3.0, "l_freq": 8.0, "h_freq": 32.0}
+    theirs = make_epochs(src, ["left_hand", "right_hand"], **kw)
+    ours = make_epochs(_own_recordings(paths), {"left_hand": "T1", "right_hand": "T2"}, **kw)
+    assert theirs.counts() == {"left_hand": 23, "right_hand": 22}
+    np.testing.assert_allclose(theirs.X, ours.X, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(theirs.y, ours.y)
+    assert theirs.ch_names[:4] == ["FC5", "FC3", "FC1", "FCz"]  # MOABB's renamed channels
 
 
 def test_benchmark_scores_equal_from_both_sources(paths, tmp_path):
