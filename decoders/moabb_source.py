@@ -216,7 +216,7 @@ def moabb_sources(
 
     Examples
     --------
-    >>> from moabb.datasets import PhysionetMI
+    >>> from moabb.datasets import PhysionetMI  # doctest: +SKIP
     >>> from decoders.epochs import make_epochs
     >>> hands = ["left_hand", "right_hand"]
     >>> src = moabb_sources(PhysionetMI(), [1], labels=hands)  # doctest: +SKIP
