@@ -507,6 +507,18 @@ def _precheck(ep: Epochs, dataset: str, evaluations: list[dict[str, Any]]) -> No
                                       f"{exc.message}") from None
 
 
+def _keep_plots(old: Path, new: Path) -> None:
+    """Carry the previous run's figures over when results.csv did not change (plots are a
+    function of it), so a rerun with ``plots=False`` does not drop valid figures."""
+    import shutil
+
+    if (old / "results.csv").exists() and (
+            (old / "results.csv").read_bytes() == (new / "results.csv").read_bytes()):
+        for name in ("scores.png", "paired.png"):
+            if (old / name).exists():
+                shutil.copy2(old / name, new / name)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(text)
@@ -545,7 +557,8 @@ def run_benchmark(
     force : bool, default=False
         Recompute finished cells (and the epoch cache).
     plots : bool, default=True
-        Write ``scores.png`` and ``paired.png``.
+        Write ``scores.png`` and ``paired.png``.  With False, the figures of the previous
+        run of the same config are kept when its ``results.csv`` is unchanged.
     verbose : bool or str or None
 
     Returns
@@ -698,6 +711,8 @@ def run_benchmark(
                 except Exception as exc:  # noqa: BLE001 - plots must never lose results
                     logger.warning("plots failed (%s); results.csv and summary are written",
                                    exc)
+            else:
+                _keep_plots(run_dir, tmp)
         (tmp / "manifest.json").write_text(json.dumps(to_json(manifest), indent=1,
                                                       default=str))
     _write_atomic(out / "latest.json", json.dumps(
