@@ -679,6 +679,9 @@ def run_benchmark(
                                        "message": _one_line(f"the worker pool stopped: {exc}"),
                                        "traceback": ""})
 
+    order = {k: i for i, k in enumerate(keys)}  # grid order, whatever finished first
+    ran.sort(key=order.__getitem__)
+    failed.sort(key=lambda f: order[f["cell"]])
     done = [c for c in cells if Path(c["file"]).exists()]
     if done:
         results = pd.concat([pd.read_csv(c["file"], dtype={"subject": str, "session": str})
