@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from neurodata._logging import verbose, warn
 from neurodata.errors import ValidationError
 
-from .patches import make_patches, resample, robust_center_scale
+from .patches import normalized_patches, resample
 from .rvq import RVQCodes, RVQTokenizer, prepare_signals
 
 __all__ = ["KMeansPatchVQ", "make_vqvae"]
@@ -98,11 +98,7 @@ class KMeansPatchVQ(BaseEstimator):
         return math.log2(self.n_codes)
 
     def _patches(self, sig, stride=None):
-        x = resample(sig.x, sig.rate, self.sfreq)
-        center, scale = robust_center_scale(x)
-        p = make_patches(((x - center) / scale).astype(np.float32), self.patch_len,
-                         stride=stride, rate=self.sfreq)
-        return p, center, scale
+        return normalized_patches(sig.x, sig.rate, self.sfreq, self.patch_len, stride=stride)
 
     @verbose
     def fit(self, data: Any, *, rate: float | None = None, ch_names: Any = None,

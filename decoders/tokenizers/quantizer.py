@@ -6,7 +6,9 @@ so ``Q`` codebooks of ``K`` entries describe ``K**Q`` vectors with ``Q*log2(K)``
 and NeuroRVQ).  Codebooks are updated by exponential moving averages of their assigned
 vectors (van den Oord et al. 2017, VQ-VAE, appendix), and codewords that stop being
 used are restarted on random vectors of the current batch (Dhariwal et al. 2020,
-Jukebox).  Gradients pass the quantizer straight through.  Our own implementation.
+Jukebox).  Codebooks can be initialized by k-means on a sample of encoder outputs,
+level by level on the residuals (SoundStream; EnCodec, Défossez et al. 2022) instead of
+random vectors.  Gradients pass the quantizer straight through.  Our own implementation.
 """
 
 from __future__ import annotations
@@ -14,7 +16,92 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ResidualVQ"]
+__all__ = ["ResidualVQ", "kmeans"]
+
+
+def _assign(x: torch.Tensor, cent: torch.Tensor, chunk: int = 4096
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest centroid and squared distance per row, in row chunks (bounded memory)."""
+    c_sq = (cent * cent).sum(1)[None, :]
+    idx, dist = [], []
+    for a in range(0, x.shape[0], chunk):
+        xa = x[a:a + chunk]
+        d = c_sq - 2.0 * (xa @ cent.T)
+        m, i = d.min(1)
+        idx.append(i)
+        dist.append(m + (xa * xa).sum(1))
+    return torch.cat(idx), torch.cat(dist)
+
+
+@torch.no_grad()
+def kmeans(x: torch.Tensor, k: int, *, n_iter: int = 20, generator: torch.Generator | None = None
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lloyd's k-means of the rows of ``x`` (deterministic given ``generator``).
+
+    Centroids start by k-means++ seeding (Arthur & Vassilvitskii 2007: each new centroid
+    is a row drawn with probability proportional to its squared distance from the
+    centroids so far) when ``k <= 512``, on distinct random rows above that (the
+    sequential seeding costs ``k`` passes over the data); a cluster that empties moves to
+    the point farthest from its centroid.  With ``k >= N`` every row is a centroid (the
+    remaining centroids repeat random rows).
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, D)
+    k : int
+        Number of centroids.
+    n_iter : int, default=20
+        Lloyd iterations.
+    generator : torch.Generator or None
+        Seeds the initial centroids.
+
+    Returns
+    -------
+    centroids : Tensor, shape (k, D)
+    assign : LongTensor, shape (N,)
+        Index of the nearest centroid of every row.
+
+    Examples
+    --------
+    >>> x = torch.cat([torch.zeros(5, 2), torch.ones(5, 2) * 10])
+    >>> c, a = kmeans(x, 2, generator=torch.Generator().manual_seed(0))
+    >>> sorted(c[:, 0].tolist())
+    [0.0, 10.0]
+    """
+    n = x.shape[0]
+    perm = torch.randperm(n, generator=generator)
+    if k >= n:
+        cent = x[perm[torch.arange(k) % n]].clone()
+        return cent, _assign(x, cent)[0]
+    if k > 512:
+        return _lloyd(x, x[perm[:k]].clone(), n_iter)
+    cent = torch.empty(k, x.shape[1], dtype=x.dtype, device=x.device)
+    cent[0] = x[perm[0]]
+    d2 = ((x - cent[0]) ** 2).sum(1)
+    for j in range(1, k):
+        total = float(d2.sum())
+        i = (int(torch.multinomial(d2 / total, 1, generator=generator)) if total > 0
+             else int(perm[j]))
+        cent[j] = x[i]
+        d2 = torch.minimum(d2, ((x - cent[j]) ** 2).sum(1))
+    return _lloyd(x, cent, n_iter)
+
+
+def _lloyd(x: torch.Tensor, cent: torch.Tensor, n_iter: int
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lloyd iterations from ``cent``; empty clusters move to the worst-fit points."""
+    k = cent.shape[0]
+    for _ in range(n_iter):
+        assign, dist = _assign(x, cent)
+        count = torch.bincount(assign, minlength=k).to(x.dtype)
+        sums = torch.zeros_like(cent).index_add_(0, assign, x)
+        empty = count == 0
+        cent = torch.where(empty[:, None], cent, sums / count.clamp_min(1)[:, None])
+        n_empty = int(empty.sum())
+        if n_empty:
+            # reseed empty clusters on the worst-represented points
+            cent[empty] = x[dist.topk(n_empty).indices]
+    return cent, _assign(x, cent)[0]
 
 
 class ResidualVQ(nn.Module):
@@ -73,6 +160,35 @@ class ResidualVQ(nn.Module):
             self.ema_sum[q] = self.codebooks[q].clone()
             self.ema_count[q] = 1.0
             r = r - self.codebooks[q][self._nearest(r, q)]
+        self.initialized.fill_(True)
+
+    @torch.no_grad()
+    def kmeans_init(self, z: torch.Tensor, *, n_iter: int = 20, batch_size: int = 256,
+                    generator: torch.Generator | None = None) -> None:
+        """Initialize every codebook by k-means, stage by stage on the residuals of ``z``.
+
+        Parameters
+        ----------
+        z : Tensor, shape (N, dim)
+            A sample of encoder outputs (``N`` should exceed ``codebook_size``).
+        n_iter : int, default=20
+            Lloyd iterations per stage.
+        batch_size : int, default=256
+            Training batch size; the EMA counts start at each centroid's expected count
+            per batch (at least 1).
+        generator : torch.Generator or None
+            Seeds the k-means starts (deterministic results).
+        """
+        r = z.detach()
+        for q in range(self.n_codebooks):
+            cent, assign = kmeans(r, self.codebook_size, n_iter=n_iter, generator=generator)
+            count = torch.bincount(assign, minlength=self.codebook_size).to(r.dtype)
+            self.codebooks[q] = cent
+            # EMA statistics as if each centroid had seen its share of a batch
+            scale = count / max(r.shape[0], 1) * batch_size
+            self.ema_count[q] = scale.clamp_min(1.0)
+            self.ema_sum[q] = cent * self.ema_count[q][:, None]
+            r = r - cent[assign]
         self.initialized.fill_(True)
 
     @torch.no_grad()

@@ -32,10 +32,9 @@ from .patches import (
     SUPPORTED_TYPES,
     Signal,
     as_signal,
-    make_patches,
     normalize_name,
+    normalized_patches,
     resample,
-    robust_center_scale,
 )
 
 __all__ = ["RVQTokenizer", "RVQCodes", "prepare_signals"]
@@ -139,6 +138,17 @@ class RVQTokenizer(BaseEstimator):
         fastest in our trials; the spectral terms shape amplitude and phase).
     decay, commitment, dead_threshold : float
         EMA decay, commitment weight and dead-code threshold of the quantizer.
+    code_dim : int or None, default=None
+        Quantize a learned low-dimensional projection of the latent (factorized codes);
+        ``None`` quantizes the ``dim``-dimensional latent.
+    codebook_init : {"kmeans", "random"}, default="kmeans"
+        ``"kmeans"``: before the first step, run k-means on the encoder outputs of up to
+        ``init_samples`` training patches, stage by stage on the residuals (SoundStream /
+        EnCodec practice); ``"random"``: codewords start on random vectors of the first
+        batch.
+    init_samples : int, default=16384
+        Patches used for the k-means initialization (at least ``4 * codebook_size``
+        when the data allow).
     checkpoint_dir : path-like or None
         Where :meth:`fit` writes ``rvq_checkpoint.pt`` every ``checkpoint_every`` steps
         and reads it back with ``resume=True``.
@@ -180,6 +190,8 @@ class RVQTokenizer(BaseEstimator):
                  train_stride: float | None = 0.5,
                  loss_weights: tuple[float, float, float] = (0.1, 0.1, 1.0),
                  decay: float = 0.99, commitment: float = 0.25, dead_threshold: float = 0.5,
+                 code_dim: int | None = None, codebook_init: str = "kmeans",
+                 init_samples: int = 16384,
                  checkpoint_dir: str | Path | None = None, checkpoint_every: int = 500,
                  device: str = "cpu", random_state: int = 0):
         self.sfreq = sfreq
@@ -198,6 +210,9 @@ class RVQTokenizer(BaseEstimator):
         self.decay = decay
         self.commitment = commitment
         self.dead_threshold = dead_threshold
+        self.code_dim = code_dim
+        self.codebook_init = codebook_init
+        self.init_samples = init_samples
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.device = device
@@ -224,6 +239,9 @@ class RVQTokenizer(BaseEstimator):
             if not ok:
                 raise ValidationError(f"RVQTokenizer: {name}={getattr(self, name)!r} is out of "
                                       "range; see the class docstring for allowed values")
+        if self.codebook_init not in ("kmeans", "random"):
+            raise ValidationError(f"RVQTokenizer: codebook_init={self.codebook_init!r}; "
+                                  "expected 'kmeans' or 'random'")
         if self.patch_len < 50:
             raise ValidationError(f"RVQTokenizer: a patch of {self.patch_len} samples is too "
                                   "short for the encoder (need >= 50); raise patch_seconds")
@@ -235,11 +253,9 @@ class RVQTokenizer(BaseEstimator):
 
     def _prepare(self, sig: Signal, stride: int | None = None):
         """Signal → normalized patches (C, P, L), center, scale, name and type indices."""
-        x = resample(sig.x, sig.rate, self.sfreq)
-        center, scale = robust_center_scale(x)
-        xn = (x - center) / scale
-        patches = make_patches(xn.astype(np.float32), self.patch_len, stride=stride,
-                               rate=self.sfreq, where=f"{len(sig.ch_names)}-channel signal")
+        patches, center, scale = normalized_patches(
+            sig.x, sig.rate, self.sfreq, self.patch_len, stride=stride,
+            where=f"{len(sig.ch_names)}-channel signal")
         vocab = {n: i for i, n in enumerate(self.channel_vocab_)}
         name_idx = np.array([vocab.get(normalize_name(n), 0) for n in sig.ch_names], np.int64)
         type_idx = np.array([SUPPORTED_TYPES.index(t) for t in sig.ch_types], np.int64)
@@ -307,7 +323,7 @@ class RVQTokenizer(BaseEstimator):
                 hidden=self.hidden, width=self.width, kernel_sizes=tuple(self.kernel_sizes),
                 n_codebooks=self.n_codebooks, codebook_size=self.codebook_size,
                 decay=self.decay, commitment=self.commitment,
-                dead_threshold=self.dead_threshold).to(self.device)
+                dead_threshold=self.dead_threshold, code_dim=self.code_dim).to(self.device)
         opt = torch.optim.AdamW(self.module_.parameters(), lr=self.lr, weight_decay=1e-4)
         self.history_, self.n_steps_done_ = [], 0
         ckpt = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / _CHECKPOINT
@@ -341,6 +357,9 @@ class RVQTokenizer(BaseEstimator):
             last_epoch=-1)
         for g in opt.param_groups:
             g["lr"] = self.lr * sched.lr_lambdas[0](self.n_steps_done_)
+        quant = self.module_.quantizer
+        if self.codebook_init == "kmeans" and not bool(quant.initialized) and n_total > 0:
+            self._kmeans_init(X, N, T)
         while self.n_steps_done_ < n_total:
             step = self.n_steps_done_
             rng = np.random.default_rng([int(self.random_state), step])
@@ -373,6 +392,21 @@ class RVQTokenizer(BaseEstimator):
         bar.close()
         self.module_.eval()
         self.module_.quantizer.generator = None
+
+    def _kmeans_init(self, X, N, T) -> None:
+        """k-means codebooks on the (untrained) encoder's outputs of a seeded sample."""
+        import torch
+
+        n = min(X.shape[0], max(int(self.init_samples), 4 * int(self.codebook_size)))
+        rng = np.random.default_rng([int(self.random_state), 2**31 - 1])
+        idx = torch.from_numpy(np.sort(rng.choice(X.shape[0], n, replace=False)))
+        gen = torch.Generator().manual_seed(int(self.random_state))
+        with torch.no_grad():
+            z = torch.cat([self.module_.embed(X[idx[a:a + 4096]], N[idx[a:a + 4096]],
+                                              T[idx[a:a + 4096]])
+                           for a in range(0, n, 4096)])
+            self.module_.quantizer.kmeans_init(z, batch_size=int(self.batch_size),
+                                               generator=gen)
 
     # -- encode / decode ---------------------------------------------------------------
     @verbose

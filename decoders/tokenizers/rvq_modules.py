@@ -92,6 +92,10 @@ class RVQAutoencoder(nn.Module):
     n_codebooks, codebook_size : int
     decay, commitment, dead_threshold : float
         Quantizer settings (see :class:`ResidualVQ`).
+    code_dim : int or None
+        Quantize in a learned ``code_dim``-dimensional projection of the latent (factorized
+        codes, Yu et al. 2022, "Vector-quantized image modeling with improved VQGAN");
+        ``None`` quantizes the latent itself.
 
     Examples
     --------
@@ -108,7 +112,8 @@ class RVQAutoencoder(nn.Module):
     def __init__(self, n_times: int, sfreq: float, n_channel_names: int, *, dim: int = 64,
                  hidden: int = 16, width: int = 256, kernel_sizes: tuple[int, ...] = (5, 15, 45),
                  n_codebooks: int = 4, codebook_size: int = 64, decay: float = 0.99,
-                 commitment: float = 0.25, dead_threshold: float = 0.5):
+                 commitment: float = 0.25, dead_threshold: float = 0.5,
+                 code_dim: int | None = None):
         super().__init__()
         self._config = {"n_times": int(n_times), "sfreq": float(sfreq),
                         "n_channel_names": int(n_channel_names), "dim": int(dim),
@@ -116,13 +121,17 @@ class RVQAutoencoder(nn.Module):
                         "kernel_sizes": [int(k) for k in kernel_sizes],
                         "n_codebooks": int(n_codebooks), "codebook_size": int(codebook_size),
                         "decay": float(decay), "commitment": float(commitment),
-                        "dead_threshold": float(dead_threshold)}
+                        "dead_threshold": float(dead_threshold),
+                        "code_dim": None if code_dim is None else int(code_dim)}
         self.encoder = MultiScaleEncoder(n_times, dim, hidden, tuple(kernel_sizes))
         self.name_emb = nn.Embedding(n_channel_names, dim)
         self.type_emb = nn.Embedding(len(SUPPORTED_TYPES), dim)
         nn.init.normal_(self.name_emb.weight, std=0.02)
         nn.init.normal_(self.type_emb.weight, std=0.02)
-        self.quantizer = ResidualVQ(dim, n_codebooks, codebook_size, decay=decay,
+        q_dim = dim if code_dim is None else int(code_dim)
+        self.to_code = nn.Identity() if code_dim is None else nn.Linear(dim, q_dim)
+        self.from_code = nn.Identity() if code_dim is None else nn.Linear(q_dim, dim)
+        self.quantizer = ResidualVQ(q_dim, n_codebooks, codebook_size, decay=decay,
                                     commitment=commitment, dead_threshold=dead_threshold)
         self.decoder = SpectralDecoder(n_times, dim, width)
 
@@ -141,12 +150,12 @@ class RVQAutoencoder(nn.Module):
 
     def embed(self, x: torch.Tensor, name_idx: torch.Tensor, type_idx: torch.Tensor
               ) -> torch.Tensor:
-        """Continuous latent before quantization, (N, dim)."""
-        return self.encoder(x) + self._context(name_idx, type_idx)
+        """Continuous latent before quantization, (N, code_dim or dim)."""
+        return self.to_code(self.encoder(x) + self._context(name_idx, type_idx))
 
     def decode_latent(self, zq: torch.Tensor, name_idx: torch.Tensor, type_idx: torch.Tensor):
-        """Quantized latent (N, dim) → (log-amplitude, phase, signal)."""
-        return self.decoder(zq + self._context(name_idx, type_idx))
+        """Quantized latent (N, code_dim or dim) → (log-amplitude, phase, signal)."""
+        return self.decoder(self.from_code(zq) + self._context(name_idx, type_idx))
 
     def forward(self, x: torch.Tensor, name_idx: torch.Tensor, type_idx: torch.Tensor
                 ) -> dict[str, torch.Tensor]:

@@ -264,3 +264,78 @@ def test_codes_object_array_protocol(fitted):
     codes = tok.encode(_planted(4, 8), rate=100.0)
     assert isinstance(codes, RVQCodes)
     assert np.asarray(codes).shape == codes.shape == (1, 4, 2)
+
+
+def test_kmeans_init_is_deterministic_and_finds_planted_clusters():
+    """Synthetic planted clusters: 4 well-separated centres (+ noise) in 3 dimensions."""
+    from decoders.tokenizers.quantizer import kmeans
+
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 0, 0], [5, 0, 0], [0, 5, 0], [0, 0, 5]])
+    x = centres[torch.arange(400) % 4] + 0.1 * torch.randn(400, 3, generator=g)
+    c1, a1 = kmeans(x, 4, generator=torch.Generator().manual_seed(3))
+    c2, a2 = kmeans(x, 4, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(c1, c2, rtol=0, atol=0)
+    assert torch.equal(a1, a2)
+    found = sorted(tuple(round(v) for v in row) for row in c1.tolist())
+    assert found == sorted(tuple(int(v) for v in row) for row in centres.tolist())
+    # more centroids than points: every point becomes a centroid
+    c, a = kmeans(x[:5], 8, generator=torch.Generator().manual_seed(0))
+    assert c.shape == (8, 3) and torch.equal(c[a], x[:5])
+    # residual init: stage 0 takes the clusters, stage 1 the (small) within-cluster noise
+    vq = ResidualVQ(3, n_codebooks=2, codebook_size=4)
+    vq.kmeans_init(x, generator=torch.Generator().manual_seed(3))
+    assert bool(vq.initialized)
+    assert vq.codebooks[1].abs().max() < 0.5
+    assert ((vq.lookup(vq.encode(x)) - x) ** 2).mean() < 0.01
+
+
+def test_codebook_init_options_and_factorized_codes():
+    x = np.hstack([_planted(60, 9)] * 2)
+    kw = dict(n_codebooks=2, codebook_size=4, n_steps=3, **TINY)
+    a = RVQTokenizer(**kw).fit(x, rate=100.0)
+    b = RVQTokenizer(**kw).fit(x, rate=100.0)
+    torch.testing.assert_close(a.module_.quantizer.codebooks, b.module_.quantizer.codebooks,
+                               rtol=0, atol=0)
+    rnd = RVQTokenizer(codebook_init="random", **kw).fit(x, rate=100.0)
+    assert not torch.equal(rnd.module_.quantizer.codebooks, a.module_.quantizer.codebooks)
+    small = RVQTokenizer(code_dim=4, **kw).fit(x, rate=100.0)
+    assert small.module_.quantizer.codebooks.shape == (2, 4, 4)
+    assert small.encode(x, rate=100.0).shape == (2, 60, 2)
+    assert small.decode(small.encode(x, rate=100.0)).shape == (6000, 2)
+    with pytest.raises(ValidationError, match="codebook_init"):
+        RVQTokenizer(codebook_init="zeros", **TINY).fit(x, rate=100.0)
+
+
+@pytest.mark.parametrize("rate, stride", [(160.0, None), (160.0, 50), (200.0, None),
+                                          (1000.0, 100)])
+def test_fast_patches_equal_reference_pipeline(rate, stride):
+    """The channel-major encode path gives bit-identical patches (so identical codes)."""
+    from decoders.tokenizers.patches import (
+        make_patches,
+        normalized_patches,
+        resample,
+        robust_center_scale,
+    )
+
+    x = np.random.default_rng(4).standard_normal((int(rate * 7.3), 5)) * 3e-5 + 1e-6
+    xr = resample(x, rate, 200.0)
+    c, s = robust_center_scale(xr)
+    ref = make_patches(((xr - c) / s).astype(np.float32), 200, stride=stride)
+    p, c2, s2 = normalized_patches(x, rate, 200.0, 200, stride=stride)
+    np.testing.assert_array_equal(p, ref)
+    np.testing.assert_array_equal(c2, c)
+    np.testing.assert_array_equal(s2, s)
+
+
+def test_group_code_histograms_shapes():
+    from decoders.tokenizers.metrics import group_code_histograms
+
+    codes = np.random.default_rng(0).integers(0, 8, (6, 4, 2))
+    groups = [np.array([0, 1, 2]), np.array([3]), np.array([4, 5])]
+    h = group_code_histograms(codes, 8, groups)
+    assert h.shape == (3 * 2 * 8,)
+    np.testing.assert_allclose(h.reshape(3, 2, 8).sum(-1), 1.0)
+    assert group_code_histograms(codes, 8).shape == (6 * 2 * 8,)  # one group per channel
+    with pytest.raises(ValidationError, match="channel groups"):
+        group_code_histograms(codes, 8, [np.array([7])])
