@@ -14,7 +14,9 @@ Full run (CPU, several minutes on 2 cores)::
   R04+R08+R12, balanced accuracy, chance level by label permutation (100 shuffles).
   Arms: RVQ code histograms per channel group (left / right sensorimotor, midline,
   other), the same plus each channel's log robust scale (kept by the tokenizer in
-  ``RVQCodes.scale``), that log scale alone, and per-channel log band power δ..γ.
+  ``RVQCodes.scale``), first-codebook histograms plus log scale, per-channel log band
+  power of the signal decoded from the tokens, the log scale alone, and (baseline)
+  per-channel log band power δ..γ of the signal.
 * The EEG-trained tokenizer applied unchanged to the sEEG sample (88 contacts, 1000 Hz).
 
 ``--quick`` (< 1 min) measures only throughput and step time.  The last line is
@@ -173,7 +175,8 @@ def _trial_features(ts, events, model):
     from decoders.tokenizers.metrics import band_powers, group_code_histograms
 
     groups = _groups(list(ts.channels["name"]))
-    hist, log_scale, log_bp, labels = [], [], [], []
+    bands = ("delta", "theta", "alpha", "beta", "gamma")
+    hist, hist0, log_scale, log_bp, tok_bp, labels = [], [], [], [], [], []
     for onset, dur, lab in zip(events["onset"], events["duration"], events["label"],
                                strict=True):
         if lab not in ("T0", "T1", "T2") or dur < 4.0 or onset + 4.0 > ts.duration:
@@ -181,13 +184,16 @@ def _trial_features(ts, events, model):
         seg = ts.restrict(onset, onset + 4.0)
         codes = model.encode(seg)
         hist.append(group_code_histograms(codes.codes, model.codebook_size, groups))
+        hist0.append(group_code_histograms(codes.codes[..., :1], model.codebook_size, groups))
         log_scale.append(np.log(codes.scale))
         bp = band_powers(np.asarray(seg[:]), ts.rate)
-        log_bp.append(np.log(np.concatenate([bp[b] for b in ("delta", "theta", "alpha",
-                                                             "beta", "gamma")]) + 1e-30))
+        log_bp.append(np.log(np.concatenate([bp[b] for b in bands]) + 1e-30))
+        # what the tokens carry about band power: Welch power of their reconstruction
+        rbp = band_powers(model.decode(codes), model.sfreq)
+        tok_bp.append(np.log(np.concatenate([rbp[b] for b in bands]) + 1e-30))
         labels.append(lab)
-    return {"hist": np.array(hist), "scale": np.array(log_scale), "bp": np.array(log_bp),
-            "label": np.array(labels)}
+    return {"hist": np.array(hist), "hist0": np.array(hist0), "scale": np.array(log_scale),
+            "bp": np.array(log_bp), "tok_bp": np.array(tok_bp), "label": np.array(labels)}
 
 
 def probe(model, n_permutations: int = 100):
@@ -201,6 +207,8 @@ def probe(model, n_permutations: int = 100):
     F = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     arms = {"RVQ group histograms": F["hist"],
             "RVQ histograms + log scale": np.hstack([F["hist"], F["scale"]]),
+            "RVQ codebook-1 histograms + log scale": np.hstack([F["hist0"], F["scale"]]),
+            "log band power of token reconstruction": F["tok_bp"],
             "log scale only": F["scale"],
             "log band power": F["bp"]}
     rows = []
