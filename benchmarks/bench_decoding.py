@@ -2,7 +2,7 @@
 epochs, and peak memory.
 
 The grid is the ``eegmmidb_imagery`` dataset of ``pipelines/configs/decoding_eegmmidb.yaml``
-(subject 1, imagery runs 4/8/12, left vs right fist, 7-30 Hz, 1-2 s after the cue) ×
+(subject 1, imagery runs 4/8/12, left vs right fist, 8-32 Hz, 0-3 s after the cue) ×
 pipelines × evaluations, run by :func:`decoders.benchmark.run_benchmark` on ``--n-jobs``
 loky workers (default 2, the machine's cores):
 
@@ -53,7 +53,7 @@ def _config(pipelines: list[str]) -> dict:
     return {"name": "bench_decoding", "random_state": 42, "n_permutations": 0,
             "datasets": [{"name": "eegmmidb_imagery",
                           "classes": {"left_fist": "T1", "right_fist": "T2"},
-                          "epochs": {"tmin": 1.0, "tmax": 2.0, "l_freq": 7.0, "h_freq": 30.0},
+                          "epochs": {"tmin": 0.0, "tmax": 3.0, "l_freq": 8.0, "h_freq": 32.0},
                           "recordings": recs}],
             "pipelines": pipelines,
             "evaluations": ["within_session", {"scheme": "cross_session", "group_by": "run"}]}

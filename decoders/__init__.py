@@ -6,9 +6,10 @@ imported on first use so that ``import decoders`` does not load torch.
 """
 
 from . import tokenizers
-from .benchmark import BenchmarkResult, load_config, run_benchmark
+from .benchmark import BenchmarkResult, DecodingError, config_hash, load_config, run_benchmark
 from .epochs import Epochs, eegmmidb_classes, make_epochs
 from .evaluation import evaluate
+from .moabb_source import moabb_sources
 from .pipeline_registry import PIPELINES, list_pipelines, make_pipeline
 from .pipelines_classical import FilterBankCSP
 from .pipelines_tokens import RVQTokenHistogram, make_rvq_tokens_lr
@@ -22,7 +23,8 @@ _LAZY = {
 
 __all__ = [
     "Epochs", "make_epochs", "eegmmidb_classes", "evaluate", "run_benchmark", "load_config",
-    "BenchmarkResult", "make_pipeline", "list_pipelines", "PIPELINES", "FilterBankCSP",
+    "BenchmarkResult", "DecodingError", "config_hash", "moabb_sources", "make_pipeline",
+    "list_pipelines", "PIPELINES", "FilterBankCSP",
     "tokenizers", "RVQTokenHistogram", "make_rvq_tokens_lr",
     *_LAZY,
 ]

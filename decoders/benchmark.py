@@ -589,10 +589,8 @@ def run_benchmark(
     """
     from joblib import Parallel, delayed
 
-    from neurodata.provenance import software_versions
-
-    # The one staging/atomic-replace helper of the project (no second copy here).
-    from pipelines.result_folder import staged_dir, to_json
+    from neurodata._atomic import staged_dir
+    from neurodata.provenance import software_versions, to_json
 
     cfg = load_config(config)
     out = Path(output or cfg["output"] or Path("results") / cfg["name"])

@@ -31,18 +31,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from neurodata._logging import logger, verbose
-from neurodata.errors import NeurodataError, ValidationError
+from neurodata.errors import MissingDependencyError, ValidationError
 
 __all__ = ["moabb_sources", "moabb_fingerprint", "resolve_moabb_dataset", "import_moabb",
            "MissingDependencyError"]
 
 _INSTALL_HINT = ("install the optional extra: pip install 'neuroloom[moabb]' "
                  "(or pip install moabb)")
-
-
-class MissingDependencyError(NeurodataError, ImportError):
-    """An optional package is not installed (an ``ImportError`` that the CLI prints as one
-    line); the message says what to install."""
 
 
 def import_moabb() -> Any:

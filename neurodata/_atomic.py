@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import WriteError
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "replace_dir", "staged_dir"]
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -73,4 +74,35 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        raise
+
+
+def replace_dir(tmp: Path, out: Path) -> None:
+    """Rename folder ``tmp`` to ``out``; an existing ``out`` is removed only after that
+    succeeds (and restored if it fails)."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    try:
+        tmp.rename(out)
+    except OSError:
+        if old is not None:
+            old.rename(out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_dir(out: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out``; on success it replaces ``out``, on any
+    error it is removed and ``out`` is left as it was (a result folder is never half
+    written)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -12,6 +12,7 @@ Hierarchy::
     │   └── VersionError    file written by a newer neuroloom
     ├── ValidationError     (also ValueError): content breaks the format contract
     ├── SliceError          (also IndexError): a time or sample range outside the data
+    ├── MissingDependencyError (also ImportError): an optional package is not installed
     └── WriteError          (also OSError): an output could not be written
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "VersionError",
     "ValidationError",
     "SliceError",
+    "MissingDependencyError",
     "WriteError",
 ]
 
@@ -99,3 +101,8 @@ class WriteError(NeurodataError, OSError):
 
     def __str__(self) -> str:
         return _fmt(self.path) + self.message
+
+
+class MissingDependencyError(NeurodataError, ImportError):
+    """An optional package is not installed (also an ``ImportError``, which the CLI prints
+    as one line); the message says what to install."""

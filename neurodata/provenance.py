@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 __all__ = [
     "sha256_file", "file_record", "make_provenance", "software_versions", "NEUROLOOM_VERSION",
+    "to_json",
 ]
 
 try:
@@ -62,21 +64,28 @@ def software_versions(*packages: str) -> dict[str, str]:
     return {"neuroloom": NEUROLOOM_VERSION, **{name: _version(name) for name in packages}}
 
 
-def _jsonable(value: Any) -> Any:
+def to_json(value: Any) -> Any:
+    """Nested dicts / lists / arrays / numpy scalars / paths → strict JSON values.
+
+    Non-finite floats become ``null`` (strict JSON has no NaN); objects JSON cannot hold
+    become their ``repr``.
+    """
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [to_json(v) for v in value]
     if isinstance(value, Path):
         return str(value)
-    if hasattr(value, "item") and callable(value.item):
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 0) == 0:
         try:
-            return value.item()
+            value = value.item()
         except (ValueError, TypeError):
             pass
     if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, str | int | float | bool) or value is None:
+        return to_json(value.tolist())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str | int | bool) or value is None:
         return value
     return repr(value)
 
@@ -94,13 +103,13 @@ def make_provenance(
     return {
         "sources": [file_record(s) for s in (sources or [])],
         "loader": loader,
-        "parameters": _jsonable(parameters or {}),
-        "parents": _jsonable(parents or []),
-        "steps": _jsonable(steps or []),
+        "parameters": to_json(parameters or {}),
+        "parents": to_json(parents or []),
+        "steps": to_json(steps or []),
         "software": software_versions("numpy", "h5py", *packages),
     }
 
 
 def dumps(prov: dict[str, Any]) -> str:
     """Serialise provenance to the JSON string stored in the file."""
-    return json.dumps(_jsonable(prov), sort_keys=True)
+    return json.dumps(to_json(prov), sort_keys=True)
