@@ -41,6 +41,18 @@ def _plant(data: np.ndarray, rate: float, onsets: np.ndarray, labels: list, chan
             data[i:i + t.size, c] += amp[c] * burst
 
 
+def _save_and_score(ts: nd.TimeSeries, onsets: np.ndarray, labels: list, trial_s: float,
+                    band: tuple[float, float], tmp_path) -> dict:
+    """Save the planted recording, run csp_lda and ts_lr through the runner, return scores."""
+    ev = nd.Events(onset=onsets, duration=np.full(len(onsets), trial_s), label=labels)
+    path = tmp_path / f"{ts.name}_planted.h5"
+    nd.Recording(timeseries=[ts], events=ev, subject={"id": "p1", "species": "human"},
+                 session={"id": "0"}).save(path)
+    res = run_benchmark(_config(path, ts.name, trial_s, *band), output=tmp_path / "out",
+                        plots=False)
+    return res.summary.set_index("pipeline")["mean"]
+
+
 def _config(path, block: str, tmax: float, l_freq: float, h_freq: float) -> dict:
     return {
         "name": f"runner_{block}", "n_jobs": 1, "random_state": 0, "n_permutations": 0,
@@ -76,14 +88,7 @@ def test_runner_on_real_seeg_with_planted_trials(shared, tmp_path):
     seeg = nd.TimeSeries(data.astype(np.float32), rate=rate,
                          channels=nd.make_channels(names, types="seeg", units="V"),
                          modality="seeg", name="seeg")
-    ev = nd.Events(onset=onsets, duration=np.full(n_trials, trial_s), label=labels)
-    path = tmp_path / "seeg_planted.h5"
-    nd.Recording(timeseries=[seeg], events=ev, subject={"id": "p1", "species": "human"},
-                 session={"id": "0"}).save(path)
-
-    res = run_benchmark(_config(path, "seeg", trial_s, 15.0, 25.0),
-                        output=tmp_path / "out", plots=False)
-    scores = res.summary.set_index("pipeline")["mean"]
+    scores = _save_and_score(seeg, onsets, labels, trial_s, (15.0, 25.0), tmp_path)
     assert scores["csp_lda"] > 0.9 and scores["ts_lr"] > 0.9, scores
 
 
@@ -111,12 +116,5 @@ def test_runner_on_meg_block_with_real_montage(shared, tmp_path):
     _plant(data, rate, onsets, labels, {"A": [], "B": grads}, 10.0, 2 * scale, trial_s, seed=5)
     ts = nd.TimeSeries(data.astype(np.float32), rate=rate, channels=ch, modality="meg",
                        name="meg")
-    ev = nd.Events(onset=onsets, duration=np.full(n_trials, trial_s), label=labels)
-    path = tmp_path / "meg_planted.h5"
-    nd.Recording(timeseries=[ts], events=ev, subject={"id": "p1", "species": "human"},
-                 session={"id": "0"}).save(path)
-
-    res = run_benchmark(_config(path, "meg", trial_s, 5.0, 15.0),
-                        output=tmp_path / "out", plots=False)
-    scores = res.summary.set_index("pipeline")["mean"]
+    scores = _save_and_score(ts, onsets, labels, trial_s, (5.0, 15.0), tmp_path)
     assert scores["csp_lda"] > 0.9 and scores["ts_lr"] > 0.9, scores
