@@ -16,6 +16,7 @@ from .metrics import (
     band_power_error,
     code_histograms,
     codebook_perplexity,
+    group_code_histograms,
     normalized_mse,
     pearson_r,
     reconstruction_report,
@@ -38,5 +39,5 @@ __all__ = [
     "PAD", "SOS", "EOS", "UNK", "SPECIAL_TOKENS",
     "RVQTokenizer", "RVQCodes", "KMeansPatchVQ", "make_vqvae",
     "BANDS", "normalized_mse", "pearson_r", "band_power_error", "codebook_perplexity",
-    "code_histograms", "reconstruction_report",
+    "code_histograms", "group_code_histograms", "reconstruction_report",
 ]
