@@ -22,7 +22,7 @@ import numpy as np
 
 from .affinity import fold_pairs
 from .ntf.result import CPResult
-from .sbm import fit_dcsbm, select_dcsbm
+from .sbm import _check_graph, fit_dcsbm, select_dcsbm
 
 __all__ = [
     "CommunityResult",
@@ -125,21 +125,6 @@ class CommunityResult:
         ax.set_title(f"{self.method}: {self.n_communities} communities")
         ax.figure.colorbar(im, ax=ax, shrink=0.8)
         return ax.figure
-
-
-def _check_graph(weights: Any) -> np.ndarray:
-    w = np.asarray(weights, dtype=float)
-    if w.ndim != 2 or w.shape[0] != w.shape[1]:
-        raise ValueError(f"weights must be a square (n_nodes, n_nodes) matrix, got {w.shape}")
-    if not np.all(np.isfinite(w)):
-        raise ValueError("weights contain NaN or infinite values")
-    if (w < 0).any():
-        raise ValueError(f"weights must be non-negative, found minimum {w.min():.6g}")
-    if not np.allclose(w, w.T):
-        raise ValueError("weights must be symmetric (an undirected graph)")
-    w = w.copy()
-    np.fill_diagonal(w, 0.0)
-    return w
 
 
 def _by_size(labels: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -173,7 +174,12 @@ def _relabel(labels: np.ndarray) -> np.ndarray:
     return remap[labels]
 
 
-def _prepare(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check_graph(weights: Any, *, rtol: float = 1e-5, atol: float | None = 1e-8) -> np.ndarray:
+    """Validated float copy of an undirected weighted graph with a zero diagonal.
+
+    Symmetry is checked with ``np.allclose(w, w.T, rtol, atol)``; ``atol=None`` makes it
+    scale-free (1e-12 × the largest weight).
+    """
     w = np.asarray(weights, dtype=float)
     if w.ndim != 2 or w.shape[0] != w.shape[1]:
         raise ValueError(f"weights must be a square (n_nodes, n_nodes) matrix, got {w.shape}")
@@ -181,10 +187,17 @@ def _prepare(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("weights contain NaN or infinite values")
     if (w < 0).any():
         raise ValueError(f"weights must be non-negative, found minimum {w.min():.6g}")
-    if not np.allclose(w, w.T, rtol=1e-8, atol=1e-12 * max(np.abs(w).max(), 1e-300)):
+    if atol is None:
+        atol = 1e-12 * max(np.abs(w).max(), 1e-300)
+    if not np.allclose(w, w.T, rtol=rtol, atol=atol):
         raise ValueError("weights must be symmetric (an undirected graph)")
     w = w.copy()
     np.fill_diagonal(w, 0.0)
+    return w
+
+
+def _prepare(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    w = _check_graph(weights, rtol=1e-8, atol=None)
     pos = w[w > 0]
     if pos.size == 0:
         raise ValueError("weights has no positive off-diagonal entry: the graph is empty")
