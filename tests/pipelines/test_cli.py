@@ -13,14 +13,10 @@ import pytest
 
 import neurodata as nd
 from pipelines.cli import main
+from tests.pipelines.cli_runner import run
 
 EDF = nd.sample_path("eegmmidb_s001r04")
 
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_convert_info_validate(tmp_path, capsys):

@@ -29,14 +29,10 @@ from connectome.simulate_communities import simulate_calcium_communities
 from neurodata.celegans_names import NEURONS_302
 from neurodata.provenance import sha256_file
 from pipelines.cli import main
+from tests.pipelines.cli_runner import run
 
 FAST = ("--threads", "1", "--n-iter", "200", "--tol", "1e-5")
 
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

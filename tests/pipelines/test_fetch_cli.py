@@ -8,14 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.cli import main
 from tests.neurodata.test_datasets import loopback_server
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.pipelines.cli_runner import run
 
 
 def test_list(capsys, tmp_path):

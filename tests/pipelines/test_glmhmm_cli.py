@@ -38,14 +38,10 @@ from pipelines.commands.glmhmm import (
     split_blocks,
     state_behavior_summary,
 )
+from tests.pipelines.cli_runner import run
 
 BIN = 0.05
 
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
