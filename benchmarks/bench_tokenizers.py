@@ -120,7 +120,13 @@ def comparison(steps: int, budgets: list[tuple[int, int]]):
 
     train = [_eeg("04")[0], _eeg("08")[0]]
     test, _ = _eeg("12")
-    rows, models = [], {}
+    rows, spectral_rows, models = [], [], {}
+    bands = ("delta", "theta", "alpha", "beta", "gamma")
+
+    def row(bits, label, rep, perp, fit_s):
+        return ([f"{bits:g}", label, _fmt(rep["nmse"]), _fmt(rep["r"])]
+                + [_fmt(rep[f"bp_{b}"]) for b in bands] + [perp, fit_s])
+
     for Q, K in budgets:
         bits = Q * np.log2(K)
         size = K ** Q
@@ -142,14 +148,27 @@ def comparison(steps: int, budgets: list[tuple[int, int]]):
             perp = codebook_perplexity(codes.codes, K if name.startswith("RVQ") else size)
             used = getattr(model, "n_codes_used_", size)
             label = name if used == size else f"{name} (one code per training patch: {used})"
-            rows.append([f"{bits:g}", label, _fmt(rep["nmse"]), _fmt(rep["r"])]
-                        + [_fmt(rep[f"bp_{b}"]) for b in
-                           ("delta", "theta", "alpha", "beta", "gamma")]
-                        + [" ".join(f"{p:.1f}" for p in perp), f"{fit_s:.0f}"])
+            perp_s = " ".join(f"{p:.1f}" for p in perp)
+            rows.append(row(bits, label, rep, perp_s, f"{fit_s:.0f}"))
+            if name.startswith("RVQ"):
+                # same trained model, codes chosen by beam search instead of greedily
+                model.set_params(beam_width=8)
+                xb, yb = model.reconstruct(test)
+                model.set_params(beam_width=1)
+                rows.append(row(bits, f"{name}, beam 8", reconstruction_report(xb, yb, 200.0),
+                                "", "same model"))
+            if isinstance(model, RVQTokenizer):
+                ys = model.decode(codes, mode="spectral")
+                spectral_rows.append(row(bits, name, reconstruction_report(x, ys, 200.0),
+                                         perp_s, ""))
             models[name] = model
     print("\n## Reconstruction on held-out EEGMMIDB S001R12 (train R04+R08), equal bits/patch")
-    print_table(["bits", "tokenizer", "nMSE", "r", "bp δ", "bp θ", "bp α", "bp β", "bp γ",
-                 "perplexity/codebook", "fit s"], rows)
+    header = ["bits", "tokenizer", "nMSE", "r", "bp δ", "bp θ", "bp α", "bp β", "bp γ",
+              "perplexity/codebook", "fit s"]
+    print_table(header, rows)
+    print("\n## The same learned tokenizers, decode(mode='spectral'): predicted amplitude "
+          "spectrum with predicted phases (band power kept, higher MSE)")
+    print_table(header[:-1], [r[:-1] for r in spectral_rows])
     return models
 
 
@@ -172,11 +191,11 @@ def _groups(ch_names) -> list[np.ndarray]:
 
 def _trial_features(ts, events, model):
     """Per 4-s trial: group code histograms, per-channel log scale, per-channel log band power."""
-    from decoders.tokenizers.metrics import band_powers, group_code_histograms
+    from decoders.tokenizers.metrics import BANDS, band_powers, group_code_histograms
 
     groups = _groups(list(ts.channels["name"]))
     bands = ("delta", "theta", "alpha", "beta", "gamma")
-    hist, hist0, log_scale, log_bp, tok_bp, labels = [], [], [], [], [], []
+    hist, hist0, log_scale, log_bp, tok_bp, spec_bp, labels = [], [], [], [], [], [], []
     for onset, dur, lab in zip(events["onset"], events["duration"], events["label"],
                                strict=True):
         if lab not in ("T0", "T1", "T2") or dur < 4.0 or onset + 4.0 > ts.duration:
@@ -191,9 +210,16 @@ def _trial_features(ts, events, model):
         # what the tokens carry about band power: Welch power of their reconstruction
         rbp = band_powers(model.decode(codes), model.sfreq)
         tok_bp.append(np.log(np.concatenate([rbp[b] for b in bands]) + 1e-30))
+        # ... and the power spectrum the codes predict (Whittle-fitted amplitude head)
+        freqs, psd = model.decode_spectrum(codes)
+        mean_psd = psd.mean(1) * (freqs[1] - freqs[0])
+        spec_bp.append(np.log(np.concatenate(
+            [mean_psd[:, (freqs >= lo) & (freqs < hi)].sum(1) for lo, hi in BANDS.values()])
+            + 1e-30))
         labels.append(lab)
     return {"hist": np.array(hist), "hist0": np.array(hist0), "scale": np.array(log_scale),
-            "bp": np.array(log_bp), "tok_bp": np.array(tok_bp), "label": np.array(labels)}
+            "bp": np.array(log_bp), "tok_bp": np.array(tok_bp), "spec_bp": np.array(spec_bp),
+            "label": np.array(labels)}
 
 
 def probe(model, n_permutations: int = 100):
@@ -209,6 +235,7 @@ def probe(model, n_permutations: int = 100):
             "RVQ histograms + log scale": np.hstack([F["hist"], F["scale"]]),
             "RVQ codebook-1 histograms + log scale": np.hstack([F["hist0"], F["scale"]]),
             "log band power of token reconstruction": F["tok_bp"],
+            "log band power of the spectrum the codes predict": F["spec_bp"],
             "log scale only": F["scale"],
             "log band power": F["bp"]}
     rows = []

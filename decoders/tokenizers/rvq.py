@@ -87,13 +87,24 @@ def prepare_signals(data: Any, *, rate: float | None = None, ch_names: Any = Non
     return [as_signal(data, rate=rate, ch_names=ch_names, ch_types=ch_types)]
 
 
-def _spectral_loss(out: dict, x, eps: float = 1e-2):
-    """Log-amplitude MSE, amplitude-weighted unit-circle phase loss, time MSE."""
+def _spectral_loss(out: dict, x, eps: float = 1e-2, whittle: bool = False):
+    """Amplitude loss, amplitude-weighted unit-circle phase loss, time MSE.
+
+    The amplitude loss is the log-amplitude MSE, or with ``whittle=True`` the Whittle
+    negative log-likelihood of the periodogram, ``log S + |X|² / S`` with
+    ``S = exp(2 log_amp)`` (Whittle 1953): it is minimized by the conditional mean power,
+    so ``exp(2 log_amp)`` is an unbiased power estimate where the log-MSE fit is biased
+    low by ``exp(-γ)`` for noise-like bins.
+    """
     import torch
 
     spec = torch.fft.rfft(x, dim=-1)
     amp = spec.abs()
-    loss_amp = torch.mean((out["log_amp"] - torch.log(amp + eps)) ** 2)
+    if whittle:
+        log_s = 2.0 * out["log_amp"]
+        loss_amp = torch.mean(log_s + (amp * amp + eps * eps) * torch.exp(-log_s))
+    else:
+        loss_amp = torch.mean((out["log_amp"] - torch.log(amp + eps)) ** 2)
     unit = torch.stack([spec.real, spec.imag], -1) / amp.clamp_min(1e-8)[..., None]
     # weight bins by their share of the amplitude: the phase of an empty bin is noise
     w = amp / amp.sum(-1, keepdim=True).clamp_min(1e-8)
@@ -141,6 +152,16 @@ class RVQTokenizer(BaseEstimator):
     code_dim : int or None, default=None
         Quantize a learned low-dimensional projection of the latent (factorized codes);
         ``None`` quantizes the ``dim``-dimensional latent.
+    gain_head : bool, default=True
+        Give the decoder's time signal its own per-frequency gain, so the log-amplitude
+        head keeps estimating the patch's full amplitude spectrum while the time-domain
+        MSE shrinks what the code cannot say (see ``decode(..., mode="spectral")``).
+        ``False`` is the earlier decoder, where both losses share one amplitude.
+    beam_width : int, default=1
+        Candidates kept per stage when :meth:`encode` assigns codes: ``1`` is greedy
+        (as in training, fastest); larger values search for code tuples whose sum is
+        closer to the latent (beam search, see :meth:`ResidualVQ.encode`), which
+        lowers the reconstruction error at the same bits for a slower encode.
     codebook_init : {"kmeans", "random"}, default="kmeans"
         ``"kmeans"``: before the first step, run k-means on the encoder outputs of up to
         ``init_samples`` training patches, stage by stage on the residuals (SoundStream /
@@ -190,7 +211,8 @@ class RVQTokenizer(BaseEstimator):
                  train_stride: float | None = 0.5,
                  loss_weights: tuple[float, float, float] = (0.1, 0.1, 1.0),
                  decay: float = 0.99, commitment: float = 0.25, dead_threshold: float = 0.5,
-                 code_dim: int | None = None, codebook_init: str = "kmeans",
+                 code_dim: int | None = None, gain_head: bool = True,
+                 beam_width: int = 1, codebook_init: str = "kmeans",
                  init_samples: int = 16384,
                  checkpoint_dir: str | Path | None = None, checkpoint_every: int = 500,
                  device: str = "cpu", random_state: int = 0):
@@ -211,6 +233,8 @@ class RVQTokenizer(BaseEstimator):
         self.commitment = commitment
         self.dead_threshold = dead_threshold
         self.code_dim = code_dim
+        self.gain_head = gain_head
+        self.beam_width = beam_width
         self.codebook_init = codebook_init
         self.init_samples = init_samples
         self.checkpoint_dir = checkpoint_dir
@@ -234,7 +258,8 @@ class RVQTokenizer(BaseEstimator):
                   ("n_codebooks", int(self.n_codebooks) >= 1),
                   ("codebook_size", int(self.codebook_size) >= 2),
                   ("n_steps", int(self.n_steps) >= 0), ("batch_size", self.batch_size >= 1),
-                  ("lr", self.lr > 0), ("checkpoint_every", self.checkpoint_every >= 1)]
+                  ("lr", self.lr > 0), ("checkpoint_every", self.checkpoint_every >= 1),
+                  ("beam_width", int(self.beam_width) >= 1)]
         for name, ok in checks:
             if not ok:
                 raise ValidationError(f"RVQTokenizer: {name}={getattr(self, name)!r} is out of "
@@ -323,7 +348,8 @@ class RVQTokenizer(BaseEstimator):
                 hidden=self.hidden, width=self.width, kernel_sizes=tuple(self.kernel_sizes),
                 n_codebooks=self.n_codebooks, codebook_size=self.codebook_size,
                 decay=self.decay, commitment=self.commitment,
-                dead_threshold=self.dead_threshold, code_dim=self.code_dim).to(self.device)
+                dead_threshold=self.dead_threshold, code_dim=self.code_dim,
+                gain_head=bool(self.gain_head)).to(self.device)
         opt = torch.optim.AdamW(self.module_.parameters(), lr=self.lr, weight_decay=1e-4)
         self.history_, self.n_steps_done_ = [], 0
         ckpt = None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / _CHECKPOINT
@@ -367,7 +393,7 @@ class RVQTokenizer(BaseEstimator):
             gen.manual_seed(int(self.random_state) * 1_000_003 + step)
             x = X[idx]
             out = self.module_(x, N[idx], T[idx])
-            l_amp, l_phase, l_time = _spectral_loss(out, x)
+            l_amp, l_phase, l_time = _spectral_loss(out, x, whittle=bool(self.gain_head))
             loss = w_amp * l_amp + w_phase * l_phase + w_time * l_time + out["commit"]
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -448,28 +474,14 @@ class RVQTokenizer(BaseEstimator):
                 b = slice(a, a + batch_size)
                 z = self.module_.embed(flat[b].to(self.device), n_idx[b].to(self.device),
                                        t_idx[b].to(self.device))
-                out.append(self.module_.quantizer.encode(z).cpu())
+                out.append(self.module_.quantizer.encode(
+                    z, beam_width=int(self.beam_width)).cpu())
         codes = torch.cat(out).numpy().reshape(C, P, -1).astype(np.int64)
         return RVQCodes(codes, center, scale, float(self.sfreq), list(sig.ch_names),
                         list(sig.ch_types))
 
-    def decode(self, codes: RVQCodes | np.ndarray, *, ch_names: Any = None,
-               ch_types: Any = None) -> np.ndarray:
-        """Signal back from codes.
-
-        Parameters
-        ----------
-        codes : RVQCodes or int array of shape (n_channels, n_patches, n_codebooks)
-            A bare array decodes in normalized units (each channel ~unit robust SD);
-            an :class:`RVQCodes` restores the channels' median and scale.
-        ch_names, ch_types : sequence of str or None
-            Channel identities for a bare array (default unknown names, type "eeg").
-
-        Returns
-        -------
-        signal : float64 array, shape (n_patches * patch_len, n_channels)
-            At ``sfreq`` Hz.
-        """
+    def _decode_heads(self, codes: RVQCodes | np.ndarray, ch_names: Any, ch_types: Any):
+        """Check codes; decoder outputs (log_amp, phase, signal) per patch, and the scale."""
         import torch
 
         self._check_fitted()
@@ -494,13 +506,90 @@ class RVQTokenizer(BaseEstimator):
         with torch.inference_mode():
             flat = torch.from_numpy(arr.reshape(-1, Q)).to(self.device)
             zq = self.module_.quantizer.lookup(flat)
-            _, _, sig = self.module_.decode_latent(
+            heads = self.module_.decode_latent(
                 zq, torch.from_numpy(np.repeat(ni, P)).to(self.device),
                 torch.from_numpy(np.repeat(ti, P)).to(self.device))
+        return heads, (C, P), center, scale
+
+    def decode(self, codes: RVQCodes | np.ndarray, *, ch_names: Any = None,
+               ch_types: Any = None, mode: str = "mse") -> np.ndarray:
+        """Signal back from codes.
+
+        Parameters
+        ----------
+        codes : RVQCodes or int array of shape (n_channels, n_patches, n_codebooks)
+            A bare array decodes in normalized units (each channel ~unit robust SD);
+            an :class:`RVQCodes` restores the channels' median and scale.
+        ch_names, ch_types : sequence of str or None
+            Channel identities for a bare array (default unknown names, type "eeg").
+        mode : {"mse", "spectral"}, default="mse"
+            ``"mse"``: the decoder's time signal, trained for the lowest mean squared
+            error, so activity whose phase the code does not fix (most θ-β) is damped
+            towards zero.  ``"spectral"``: the predicted amplitude spectrum with the
+            predicted phases, which keeps band power at the cost of a higher MSE (the
+            usual distortion/realism trade-off).  With ``gain_head=False`` both modes
+            give the same signal.
+
+        Returns
+        -------
+        signal : float64 array, shape (n_patches * patch_len, n_channels)
+            At ``sfreq`` Hz.
+        """
+        if mode not in ("mse", "spectral"):
+            raise ValidationError(f"decode: mode={mode!r}; expected 'mse' or 'spectral'")
+        (log_amp, phase, sig), (C, P), center, scale = self._decode_heads(
+            codes, ch_names, ch_types)
+        if mode == "spectral" and self.module_.decoder.log_gain is not None:
+            sig = self.module_.decoder.spectral_signal(log_amp, phase)
         x = sig.cpu().numpy().astype(np.float64).reshape(C, P * self.patch_len).T
         if center is not None:
             x = x * scale + center
         return x
+
+    def decode_spectrum(self, codes: RVQCodes | np.ndarray, *, ch_names: Any = None,
+                        ch_types: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Power spectral density of every patch, as the codes predict it.
+
+        With ``gain_head=True`` the amplitude head is fitted by the Whittle likelihood,
+        so this is an estimate of each patch's expected periodogram given its code —
+        what the tokens say about band power, without the damping of the MSE signal.
+
+        Parameters
+        ----------
+        codes : RVQCodes or int array of shape (n_channels, n_patches, n_codebooks)
+            An :class:`RVQCodes` gives the density in signal units²/Hz, a bare array in
+            normalized units²/Hz.
+        ch_names, ch_types : sequence of str or None
+            As in :meth:`decode`.
+
+        Returns
+        -------
+        freqs : float64 array, shape (n_freqs,)
+            Bin frequencies in Hz (``patch_len // 2 + 1`` bins, spacing
+            ``1 / patch_seconds``).
+        psd : float64 array, shape (n_channels, n_patches, n_freqs)
+            One-sided density (periodogram scaling, as ``scipy.signal.periodogram``):
+            summing a band's bins times the spacing gives its power.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).standard_normal((2000, 2))
+        >>> tok = RVQTokenizer(n_codebooks=2, codebook_size=8, dim=16, hidden=4, width=32,
+        ...                    n_steps=5, batch_size=8).fit(x, rate=200.0)
+        >>> freqs, psd = tok.decode_spectrum(tok.encode(x, rate=200.0))
+        >>> freqs[:3], psd.shape
+        (array([0., 1., 2.]), (2, 10, 101))
+        """
+        (log_amp, _, _), (C, P), _, scale = self._decode_heads(codes, ch_names, ch_types)
+        n = self.patch_len
+        power = np.exp(2.0 * log_amp.cpu().numpy().astype(np.float64)).reshape(C, P, -1)
+        # one-sided periodogram density: |X_k|^2 / (fs n), doubled except at DC and Nyquist
+        psd = power / (self.sfreq * n)
+        psd[..., 1:(n + 1) // 2] *= 2.0
+        if scale is not None:
+            psd = psd * (np.asarray(scale, np.float64)[:, None, None] ** 2)
+        return np.fft.rfftfreq(n, 1.0 / self.sfreq), psd
 
     @verbose
     def reconstruct(self, data: Any, *, rate: float | None = None, ch_names: Any = None,
@@ -584,6 +673,7 @@ class RVQTokenizer(BaseEstimator):
         params["kernel_sizes"] = tuple(params["kernel_sizes"])
         params["loss_weights"] = tuple(params["loss_weights"])
         params["device"] = device
+        params.setdefault("gain_head", bool(doc["config"].get("gain_head", False)))
         tok = cls(**params)
         tok.module_ = RVQAutoencoder.from_config(doc["config"])
         tok.module_.load_state_dict(doc["state_dict"])

@@ -8,6 +8,7 @@ embeddings, Fourier-domain targets); the sizes are ours and small enough for CPU
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -53,9 +54,18 @@ class MultiScaleEncoder(nn.Module):
 
 
 class SpectralDecoder(nn.Module):
-    """Latent → log-amplitude and phase of the patch spectrum → time signal (inverse FFT)."""
+    """Latent → log-amplitude and phase of the patch spectrum → time signal (inverse FFT).
 
-    def __init__(self, n_times: int, dim: int, width: int):
+    With ``gain_head=True`` a third head predicts a log-gain per frequency that only the
+    time signal uses: ``signal = irfft(exp(log_amp + log_gain) * phase)``.  The time-domain
+    MSE then shrinks the bins whose phase the code cannot pin down through the gain, and
+    ``log_amp`` stays a (log-domain) estimate of the patch's true amplitude spectrum
+    instead of a compromise between the two losses; :meth:`spectral_signal` rebuilds a
+    signal with that full amplitude.  Without it (tokenizers saved before the head
+    existed) the time signal uses ``log_amp`` directly.
+    """
+
+    def __init__(self, n_times: int, dim: int, width: int, gain_head: bool = False):
         super().__init__()
         self.n_times = n_times
         self.n_freqs = n_times // 2 + 1
@@ -63,6 +73,12 @@ class SpectralDecoder(nn.Module):
                                   nn.GELU())
         self.log_amp = nn.Linear(width, self.n_freqs)
         self.phase = nn.Linear(width, 2 * self.n_freqs)
+        self.log_gain = nn.Linear(width, self.n_freqs) if gain_head else None
+        if gain_head:
+            # start at the amplitude of unit white noise, sqrt(n): the Whittle loss then
+            # begins near its floor instead of at ~n/2, which would swamp the time loss
+            with torch.no_grad():
+                self.log_amp.bias.fill_(0.5 * math.log(n_times))
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(N, dim) → log-amplitude (N, F), unit phase vectors (N, F, 2), signal (N, n_times)."""
@@ -70,9 +86,16 @@ class SpectralDecoder(nn.Module):
         log_amp = self.log_amp(h)
         ph = self.phase(h).view(-1, self.n_freqs, 2)
         ph = ph / ph.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-        spec = torch.exp(log_amp) * torch.complex(ph[..., 0], ph[..., 1])
-        x = torch.fft.irfft(spec, n=self.n_times, dim=-1)
-        return log_amp, ph, x
+        log_mag = log_amp if self.log_gain is None else log_amp + self.log_gain(h)
+        return log_amp, ph, self._irfft(log_mag, ph)
+
+    def _irfft(self, log_mag: torch.Tensor, ph: torch.Tensor) -> torch.Tensor:
+        spec = torch.exp(log_mag) * torch.complex(ph[..., 0], ph[..., 1])
+        return torch.fft.irfft(spec, n=self.n_times, dim=-1)
+
+    def spectral_signal(self, log_amp: torch.Tensor, ph: torch.Tensor) -> torch.Tensor:
+        """Time signal with the predicted full amplitude spectrum (no MSE shrinkage)."""
+        return self._irfft(log_amp, ph)
 
 
 class RVQAutoencoder(nn.Module):
@@ -96,6 +119,8 @@ class RVQAutoencoder(nn.Module):
         Quantize in a learned ``code_dim``-dimensional projection of the latent (factorized
         codes, Yu et al. 2022, "Vector-quantized image modeling with improved VQGAN");
         ``None`` quantizes the latent itself.
+    gain_head : bool
+        Give the time signal its own per-frequency gain (see :class:`SpectralDecoder`).
 
     Examples
     --------
@@ -113,7 +138,7 @@ class RVQAutoencoder(nn.Module):
                  hidden: int = 16, width: int = 256, kernel_sizes: tuple[int, ...] = (5, 15, 45),
                  n_codebooks: int = 4, codebook_size: int = 64, decay: float = 0.99,
                  commitment: float = 0.25, dead_threshold: float = 0.5,
-                 code_dim: int | None = None):
+                 code_dim: int | None = None, gain_head: bool = True):
         super().__init__()
         self._config = {"n_times": int(n_times), "sfreq": float(sfreq),
                         "n_channel_names": int(n_channel_names), "dim": int(dim),
@@ -122,7 +147,8 @@ class RVQAutoencoder(nn.Module):
                         "n_codebooks": int(n_codebooks), "codebook_size": int(codebook_size),
                         "decay": float(decay), "commitment": float(commitment),
                         "dead_threshold": float(dead_threshold),
-                        "code_dim": None if code_dim is None else int(code_dim)}
+                        "code_dim": None if code_dim is None else int(code_dim),
+                        "gain_head": bool(gain_head)}
         self.encoder = MultiScaleEncoder(n_times, dim, hidden, tuple(kernel_sizes))
         self.name_emb = nn.Embedding(n_channel_names, dim)
         self.type_emb = nn.Embedding(len(SUPPORTED_TYPES), dim)
@@ -133,7 +159,7 @@ class RVQAutoencoder(nn.Module):
         self.from_code = nn.Identity() if code_dim is None else nn.Linear(q_dim, dim)
         self.quantizer = ResidualVQ(q_dim, n_codebooks, codebook_size, decay=decay,
                                     commitment=commitment, dead_threshold=dead_threshold)
-        self.decoder = SpectralDecoder(n_times, dim, width)
+        self.decoder = SpectralDecoder(n_times, dim, width, gain_head=gain_head)
 
     def get_config(self) -> dict[str, Any]:
         """JSON-serializable constructor arguments."""
@@ -143,6 +169,7 @@ class RVQAutoencoder(nn.Module):
     def from_config(cls, config: dict[str, Any]) -> RVQAutoencoder:
         """Rebuild (untrained) from :meth:`get_config`."""
         cfg = dict(config)
+        cfg.setdefault("gain_head", False)  # files written before the head existed
         return cls(cfg.pop("n_times"), cfg.pop("sfreq"), cfg.pop("n_channel_names"), **cfg)
 
     def _context(self, name_idx: torch.Tensor, type_idx: torch.Tensor) -> torch.Tensor:

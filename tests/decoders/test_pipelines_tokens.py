@@ -44,7 +44,7 @@ def test_token_pipeline_decodes_planted_band_power():
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
     scores = cross_val_score(make_rvq_tokens_lr(sfreq=SFREQ, random_state=0), X, y, cv=cv,
                              scoring="roc_auc")
-    # measured 0.988 (folds 1, 1, 0.938, 1, 1); chance is 0.5
+    # measured 0.975 (folds 1, 0.88, 1, 1, 1); chance is 0.5
     assert scores.mean() >= 0.9
     assert scores.min() >= 0.75
 
