@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -253,6 +255,13 @@ def test_cli_train_encode(tmp_path, capsys):
     with np.load(out) as z:
         assert z["codes"].shape == (3, 30, 2)  # 30 s, resampled to 200 Hz, 1-s patches
         assert z["ch_names"].tolist() == ["C3", "Cz", "C4"]
+        assert "psd" not in z
+    assert main(["tokenize", "encode", str(h5), "-t", str(tok_path), "-o", str(out),
+                 "--beam-width", "4", "--spectrum"]) == 0
+    assert "predicted spectra" in capsys.readouterr().out
+    with np.load(out) as z:
+        assert z["psd"].shape == (3, 30, 101) and z["freqs"][1] == 1.0
+        assert json.loads(str(z["meta"]))["beam_width"] == 4
     code = main(["tokenize", "encode", str(h5), "-t", str(tmp_path / "nope.pt"), "-o",
                  str(out)])
     err = capsys.readouterr().err
