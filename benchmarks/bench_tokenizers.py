@@ -8,16 +8,19 @@ Full run (CPU, several minutes on 2 cores)::
 * RVQ tokenizer trained on EEGMMIDB S001 R04+R08, evaluated on held-out R12: nMSE,
   Pearson r, relative band-power error per band, codebook perplexity, against k-means
   VQ of patches (one codebook) and a single-codebook VQ-VAE (same network) at equal
-  bits per patch.
+  bits per patch; RVQ also with beam-search codes (same model), and every learned
+  tokenizer also through ``decode(mode="spectral")``.
 * Probe: per-trial (4 s) features → standardized L2 logistic regression for rest (T0) vs
   task (T1/T2) and left (T1) vs right (T2), stratified 5-fold CV over the trials of
   R04+R08+R12, balanced accuracy, chance level by label permutation (100 shuffles).
   Arms: RVQ code histograms per channel group (left / right sensorimotor, midline,
   other), the same plus each channel's log robust scale (kept by the tokenizer in
   ``RVQCodes.scale``), first-codebook histograms plus log scale, per-channel log band
-  power of the signal decoded from the tokens, the log scale alone, and (baseline)
+  power of the signal decoded from the tokens, per-channel log band power of the
+  spectrum the codes predict (``decode_spectrum``), the log scale alone, and (baseline)
   per-channel log band power δ..γ of the signal.
-* The EEG-trained tokenizer applied unchanged to the sEEG sample (88 contacts, 1000 Hz).
+* The EEG-trained tokenizer applied unchanged to the sEEG sample (88 contacts, 1000 Hz),
+  and to R12 under channel names it never saw (montage check).
 
 ``--quick`` (< 1 min) measures only throughput and step time.  The last line is
 ``SUMMARY realtime_x=<seconds of 64-channel signal encoded per wall-clock second>``.
@@ -260,6 +263,29 @@ def probe(model, n_permutations: int = 100):
     print_table(["label", "trials", "features", "n feat", "bal. acc.", "perm. 95%", "p"], rows)
 
 
+def montage_check(model):
+    """Held-out R12 with its real channel names vs the same data under names never seen.
+
+    Shows how much the channel-name embedding contributes to reconstruction, i.e. what
+    a montage with new names loses.
+    """
+    from decoders.tokenizers import reconstruction_report
+
+    test, _ = _eeg("12")
+    x = np.asarray(test[:])
+    names = list(test.channels["name"])
+    rows = []
+    for label, ch in (("EEGMMIDB names (seen in training)", names),
+                      ("the same channels renamed (unseen names)",
+                       [f"new{i}" for i in range(len(names))])):
+        codes = model.encode(x, rate=test.rate, ch_names=ch)
+        target, _ = model.reconstruct(x, rate=test.rate, ch_names=ch)
+        rep = reconstruction_report(target, model.decode(codes), 200.0)
+        rows.append([label, f"{rep['nmse']:.4f}", f"{rep['r']:.4f}"])
+    print("\n## Montage check: held-out R12, same tokenizer, channel names seen vs unseen")
+    print_table(["channel names", "nMSE", "r"], rows)
+
+
 def seeg(model):
     import neurodata as nd
     from decoders.tokenizers import codebook_perplexity, reconstruction_report
@@ -313,6 +339,7 @@ def main(argv=None) -> int:
             models = comparison(args.steps, [(2, 16), (2, 64), (2, 256), (4, 64)])
             best = models["RVQ 4x64"]
             probe(best)
+            montage_check(best)
             seeg(best)
     print(f"SUMMARY realtime_x={rt:.0f}")
     return 0
