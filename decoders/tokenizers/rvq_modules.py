@@ -59,9 +59,10 @@ class SpectralDecoder(nn.Module):
     With ``gain_head=True`` a third head predicts a log-gain per frequency that only the
     time signal uses: ``signal = irfft(exp(log_amp + log_gain) * phase)``.  The time-domain
     MSE then shrinks the bins whose phase the code cannot pin down through the gain, and
-    ``log_amp`` stays a (log-domain) estimate of the patch's true amplitude spectrum
-    instead of a compromise between the two losses; :meth:`spectral_signal` rebuilds a
-    signal with that full amplitude.  Without it (tokenizers saved before the head
+    ``log_amp`` stays an estimate of the patch's amplitude spectrum instead of a
+    compromise between the two losses (the tokenizer fits it by the Whittle likelihood,
+    so ``exp(2 * log_amp)`` estimates the expected periodogram); :meth:`spectral_signal`
+    rebuilds a signal with that full amplitude.  Without it (tokenizers saved before the head
     existed) the time signal uses ``log_amp`` directly.
     """
 
