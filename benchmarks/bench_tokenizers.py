@@ -65,6 +65,9 @@ def throughput(seconds: float, repeats: int) -> tuple[float, dict]:
     tok = RVQTokenizer(n_steps=1, batch_size=8).fit(x[:1600], rate=160.0)
     # best of `repeats`: the machine is shared, and load only ever slows a run down
     t_total = best_time(lambda: tok.encode(x, rate=160.0), repeats)
+    tok.set_params(beam_width=8)
+    t_beam = best_time(lambda: tok.encode(x, rate=160.0), repeats)
+    tok.set_params(beam_width=1)
     t_res = best_time(lambda: normalized_patches(x, 160.0, 200.0, 200), repeats)
     p = torch.from_numpy(normalized_patches(x, 160.0, 200.0, 200)[0].reshape(-1, 200))
     idx = torch.zeros(p.shape[0], dtype=torch.long)
@@ -73,7 +76,8 @@ def throughput(seconds: float, repeats: int) -> tuple[float, dict]:
         z = tok.module_.embed(p, idx, idx)
         t_vq = best_time(lambda: tok.module_.quantizer.encode(z), repeats)
     return seconds / t_total, {"total": t_total, "resample": t_res, "encoder": t_enc,
-                               "quantizer": t_vq, "n_patches": int(p.shape[0])}
+                               "quantizer": t_vq, "n_patches": int(p.shape[0]),
+                               "beam8": t_beam}
 
 
 def best_time(func, repeats: int) -> float:
@@ -325,10 +329,11 @@ def main(argv=None) -> int:
     print("\n## Encode throughput (RVQTokenizer default: 4x64 codes, 64 ch at 160 Hz → 200 Hz)")
     print_table(["signal", "patches", "total s", "resample+normalize s", "encoder s",
                  "quantizer s",
-                 "channel-s / s", "realtime x (64 ch)"],
+                 "channel-s / s", "realtime x (64 ch)", "beam 8: total s", "beam 8: realtime x"],
                 [[f"{seconds:g} s x 64 ch", parts["n_patches"], f"{parts['total']:.3f}",
                   f"{parts['resample']:.3f}", f"{parts['encoder']:.3f}",
-                  f"{parts['quantizer']:.3f}", f"{64 * rt:.0f}", f"{rt:.0f}"]])
+                  f"{parts['quantizer']:.3f}", f"{64 * rt:.0f}", f"{rt:.0f}",
+                  f"{parts['beam8']:.3f}", f"{seconds / parts['beam8']:.0f}"]])
     st = step_time(256, 3 if args.quick else 10)
     print("\n## Training step (batch 256 patches, default size)")
     print_table(["step s", "patches / s"], [[f"{st:.3f}", f"{256 / st:.0f}"]])
