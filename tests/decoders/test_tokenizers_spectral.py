@@ -16,17 +16,7 @@ from decoders.tokenizers import RVQTokenizer, normalized_mse
 from decoders.tokenizers.metrics import band_powers
 from decoders.tokenizers.quantizer import ResidualVQ
 from neurodata.errors import ValidationError
-
-TINY = dict(sfreq=100.0, dim=32, hidden=8, width=64, kernel_sizes=(5, 15), batch_size=32,
-            train_stride=None)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.decoders.rvq_tiny import TINY, one_torch_thread  # noqa: F401 (autouse)
 
 
 def _random_phase_tones(n_patches: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
