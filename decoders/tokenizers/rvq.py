@@ -144,7 +144,8 @@ class RVQTokenizer(BaseEstimator):
         Stride in seconds between training patches (overlap augments the data);
         ``None`` = ``patch_seconds``.
     loss_weights : tuple of 3 float, default=(0.1, 0.1, 1.0)
-        Weights of the log-amplitude, phase and time-domain losses (the time-domain
+        Weights of the amplitude (Whittle, or log-amplitude MSE without the gain head),
+        phase and time-domain losses (the time-domain
         term, computed through the inverse FFT of the predicted spectrum, learned
         fastest in our trials; the spectral terms shape amplitude and phase).
     decay, commitment, dead_threshold : float
@@ -155,8 +156,10 @@ class RVQTokenizer(BaseEstimator):
     gain_head : bool, default=True
         Give the decoder's time signal its own per-frequency gain, so the log-amplitude
         head keeps estimating the patch's full amplitude spectrum while the time-domain
-        MSE shrinks what the code cannot say (see ``decode(..., mode="spectral")``).
-        ``False`` is the earlier decoder, where both losses share one amplitude.
+        MSE shrinks what the code cannot say (see ``decode(..., mode="spectral")``);
+        the amplitude loss is then the Whittle likelihood of the periodogram (unbiased
+        power, see :meth:`decode_spectrum`).  ``False`` is the earlier decoder: one
+        amplitude shared by both losses, fitted by a log-amplitude MSE.
     beam_width : int, default=1
         Candidates kept per stage when :meth:`encode` assigns codes: ``1`` is greedy
         (as in training, fastest); larger values search for code tuples whose sum is
