@@ -145,9 +145,9 @@ class RVQTokenizer(BaseEstimator):
         ``None`` = ``patch_seconds``.
     loss_weights : tuple of 3 float, default=(0.1, 0.1, 1.0)
         Weights of the amplitude (Whittle, or log-amplitude MSE without the gain head),
-        phase and time-domain losses (the time-domain
-        term, computed through the inverse FFT of the predicted spectrum, learned
-        fastest in our trials; the spectral terms shape amplitude and phase).
+        phase and time-domain losses (the time-domain term, computed through the
+        inverse FFT of the predicted spectrum, learned fastest in our trials; the
+        spectral terms shape amplitude and phase).
     decay, commitment, dead_threshold : float
         EMA decay, commitment weight and dead-code threshold of the quantizer.
     code_dim : int or None, default=None
