@@ -62,8 +62,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurodata._logging import logger, progress_enabled, verbose
 from neurodata.errors import MissingFileError, NeurodataError, ValidationError
+from neurodata.log import logger, progress_enabled, verbose
 
 from .epochs import Epochs, make_epochs
 from .evaluation import SCHEMES, evaluate
@@ -589,7 +589,7 @@ def run_benchmark(
     """
     from joblib import Parallel, delayed
 
-    from neurodata._atomic import staged_dir
+    from neurodata.atomic import staged_dir
     from neurodata.provenance import software_versions, to_json
 
     cfg = load_config(config)

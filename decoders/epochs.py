@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurodata._logging import logger, verbose
 from neurodata.errors import MissingFileError, SliceError, ValidationError
+from neurodata.log import logger, verbose
 
 __all__ = ["Epochs", "make_epochs", "eegmmidb_classes", "DATA_CHANNEL_TYPES"]
 

@@ -27,8 +27,8 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
 from sklearn.utils.validation import check_random_state
 
-from neurodata._logging import logger, verbose, warn
 from neurodata.errors import ValidationError
+from neurodata.log import logger, verbose, warn
 
 from .epochs import Epochs
 

@@ -30,8 +30,8 @@ import importlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from neurodata._logging import logger, verbose
 from neurodata.errors import MissingDependencyError, ValidationError
+from neurodata.log import logger, verbose
 
 __all__ = ["moabb_sources", "moabb_fingerprint", "resolve_moabb_dataset", "import_moabb",
            "MissingDependencyError"]

@@ -27,8 +27,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from neurodata._logging import logger, verbose
 from neurodata.errors import ValidationError
+from neurodata.log import logger, verbose
 
 __all__ = ["RVQTokenHistogram", "make_rvq_tokens_lr"]
 

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from neurodata._logging import logger, progress_enabled
+from neurodata.log import logger, progress_enabled
 
 __all__ = ["TorchClassifier"]
 

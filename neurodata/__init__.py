@@ -8,7 +8,6 @@
 """
 
 from . import binning, celegans_names, datasets, errors
-from ._logging import set_log_level, use_log_level
 from .batch import convert_many
 from .binning import bin_events, bin_spikes, bin_timeseries
 from .channels import CHANNEL_TYPES, make_channels
@@ -34,6 +33,7 @@ from .io import (
     supported_formats,
     to_nifti,
 )
+from .log import set_log_level, use_log_level
 from .mne_bridge import from_mne
 from .provenance import NEUROLOOM_VERSION as __version__
 from .recording import Recording, open_recording

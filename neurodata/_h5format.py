@@ -30,8 +30,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from ._atomic import atomic_path
 from ._mapped import map_rows
+from .atomic import atomic_path
 from .connectivity import Connectivity
 from .errors import FormatError, MissingFileError, ValidationError, VersionError
 from .events import Events

@@ -20,11 +20,11 @@ from typing import Any
 import h5py
 import pandas as pd
 
-from ._atomic import atomic_path
-from ._logging import logger, progress_enabled, verbose
+from .atomic import atomic_path
 from .errors import MissingFileError, NeurodataError
 from .io import find_reader
 from .io.bids import bids_recordings, find_bids_root
+from .log import logger, progress_enabled, verbose
 from .provenance import sha256_file
 
 __all__ = ["ConversionTask", "plan_conversion", "convert_many", "INDEX_NAME", "INDEX_COLUMNS"]

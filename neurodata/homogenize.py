@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from scipy import signal
 
-from ._logging import logger, verbose
 from .channels import make_channels
 from .errors import ValidationError
+from .log import logger, verbose
 from .provenance import sha256_file
 from .recording import Recording, open_recording
 from .timeseries import TimeSeries

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._logging import logger, verbose
 from .channels import make_channels
 from .errors import ValidationError
 from .events import Events
+from .log import logger, verbose
 from .provenance import make_provenance
 from .timeseries import TimeSeries
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from ._logging import logger, verbose
 from .connectivity import Connectivity
 from .errors import ValidationError
 from .events import Events
+from .log import logger, verbose
 from .spikes import SpikeTrains
 from .timeseries import TimeSeries
 

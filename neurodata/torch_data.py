@@ -29,8 +29,8 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from ._logging import logger, verbose
 from .errors import ValidationError
+from .log import logger, verbose
 from .recording import Recording, open_recording
 from .timeseries import _columns_index
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 import neurodata as nd
-from neurodata._logging import verbose
+from neurodata.log import verbose
 
 from .report import ReportSection, figure_to_png, write_html_report
 

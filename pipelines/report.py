@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from neurodata._atomic import atomic_path
+from neurodata.atomic import atomic_path
 
 __all__ = ["ReportSection", "figure_to_png", "write_html_report"]
 

@@ -2,7 +2,7 @@
 
 A command stages its outputs in a temporary folder beside the target and renames it
 into place at the end (:func:`staged_dir` / :func:`replace_dir`, which live in
-:mod:`neurodata._atomic` so that library code can use them too), so an interrupted run
+:mod:`neurodata.atomic` so that library code can use them too), so an interrupted run
 leaves no partial output and an earlier result survives until the new one is complete.
 ``result.json`` records the inputs' own provenance (:func:`input_provenance`) and is
 strict JSON (:func:`neurodata.provenance.to_json`).
@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from neurodata._atomic import replace_dir, staged_dir
+from neurodata.atomic import replace_dir, staged_dir
 from neurodata.provenance import to_json
 
 __all__ = ["to_json", "input_provenance", "replace_dir", "staged_dir", "write_result"]

@@ -39,7 +39,7 @@ def shared():
 @pytest.fixture(autouse=True)
 def _restore_log_level():
     """Fail any test that leaves the package log level changed (MNE's pattern)."""
-    from neurodata._logging import _ensure_handler, logger
+    from neurodata.log import _ensure_handler, logger
 
     _ensure_handler()  # first use sets the default level; that is not a test's change
     before = logger.level

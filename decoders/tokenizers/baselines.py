@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from neurodata._logging import verbose, warn
 from neurodata.errors import ValidationError
+from neurodata.log import verbose, warn
 
 from .patches import normalized_patches, resample
 from .rvq import RVQCodes, RVQTokenizer, prepare_signals

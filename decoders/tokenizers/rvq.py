@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from neurodata._logging import logger, progress_enabled, verbose
 from neurodata.errors import FormatError, MissingFileError, ValidationError, WriteError
+from neurodata.log import logger, progress_enabled, verbose
 
 from .patches import (
     SUPPORTED_TYPES,

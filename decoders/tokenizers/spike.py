@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from neurodata._logging import logger, verbose
 from neurodata.errors import FormatError, MissingFileError, ValidationError
+from neurodata.log import logger, verbose
 from neurodata.spikes import SpikeTrains
 
 __all__ = [

@@ -23,8 +23,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .._logging import logger, progress_enabled, verbose, warn
 from ..errors import MissingFileError
+from ..log import logger, progress_enabled, verbose, warn
 from .errors import DownloadError, UnknownDatasetError, UnverifiedDownloadError
 from .registry import DATASETS, RemoteDataset, RemoteFile
 

@@ -21,8 +21,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .._logging import verbose
 from ..errors import FormatError
+from ..log import verbose
 from ._registry import ReaderSpec, register_reader
 from .mne_formats import read_with_mne
 

@@ -41,11 +41,11 @@ from typing import Any
 
 import numpy as np
 
-from .._logging import logger, verbose, warn
 from ..celegans_names import NEURONS_302, normalize_neuron_name
 from ..channels import make_channels
 from ..connectivity import Connectivity
 from ..errors import FormatError, MissingFileError
+from ..log import logger, verbose, warn
 from ..provenance import make_provenance
 from ..recording import Recording
 from ..timeseries import TimeSeries

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .._logging import verbose
 from ..errors import FormatError, MissingFileError
+from ..log import verbose
 from ._registry import ReaderSpec, register_reader
 from .mne_formats import read_with_mne
 

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .._logging import verbose
 from ..errors import FormatError
+from ..log import verbose
 from ..mne_bridge import from_mne
 from ..provenance import make_provenance
 from ._registry import ReaderSpec, register_reader

@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._logging import logger, verbose, warn
 from ..channels import make_channels
 from ..errors import FormatError, MissingFileError, ValidationError
 from ..events import Events
+from ..log import logger, verbose, warn
 from ..provenance import make_provenance
 from ..recording import Recording
 from ..spikes import SpikeTrains

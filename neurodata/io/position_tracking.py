@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .._logging import logger, verbose, warn
 from ..channels import make_channels
 from ..errors import FormatError, MissingFileError
+from ..log import logger, verbose, warn
 from ..provenance import make_provenance
 from ..recording import Recording
 from ..timeseries import TimeSeries

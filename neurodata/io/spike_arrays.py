@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._logging import logger, verbose
 from ..errors import FormatError, MissingFileError
+from ..log import logger, verbose
 from ..provenance import make_provenance
 from ..recording import Recording
 from ..spikes import SpikeTrains

@@ -848,7 +848,7 @@ def run_glmhmm(args: argparse.Namespace) -> dict[str, Any]:
     """
     import pandas as pd
 
-    from neurodata._logging import progress_enabled
+    from neurodata.log import progress_enabled
     from neurodata.provenance import sha256_file, software_versions
 
     errors = _errors()
