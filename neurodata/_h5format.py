@@ -15,6 +15,16 @@ Layout (format_version 1.0)::
 
 A *table* is a group with attrs ``object="table"`` and ``columns`` (JSON list, in
 order) holding one 1-D dataset per column (strings as UTF-8 variable length).
+
+Integrity (see docs/reliability.md): every dataset carries ``checksum="crc32:XXXXXXXX"``
+over its values (C order, stored dtype; strings as NUL-joined UTF-8) and the root carries
+``attrs_checksum`` over every attribute of every object.  They are written at save time
+and checked only by :func:`neurodata.validate` (window reads never pay for them).
+
+Confinement: :func:`open_h5` refuses files that would make HDF5 read another file:
+external links, soft links that dangle or pass through an external link, virtual
+datasets, external raw storage and filters other than gzip/shuffle/fletcher32/lzf (an
+unknown filter id makes HDF5 look for a plug-in library).
 """
 
 from __future__ import annotations
@@ -23,6 +33,8 @@ import datetime as _dt
 import json
 import math
 import os
+import stat
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +45,13 @@ import pandas as pd
 from ._mapped import map_rows
 from .atomic import atomic_path
 from .connectivity import Connectivity
-from .errors import FormatError, MissingFileError, ValidationError, VersionError
+from .errors import (
+    FormatError,
+    MissingFileError,
+    NeurodataError,
+    ValidationError,
+    VersionError,
+)
 from .events import Events
 from .provenance import NEUROLOOM_VERSION, dumps
 from .spikes import SpikeTrains
@@ -64,6 +82,175 @@ MIN_CHUNK_ROWS = 16
 WRITE_BLOCK_BYTES = 16 << 20
 
 _STR = h5py.string_dtype("utf-8")
+
+#: Attribute holding a dataset's checksum, ``"crc32:%08x"`` (zlib.crc32: ~1 GB/s, and
+#: it detects every error burst up to 32 bits, so any flipped byte).
+CHECKSUM_ATTR = "checksum"
+#: Root attribute holding the crc32 of every attribute in the file (see attrs_checksum).
+ATTRS_CHECKSUM_ATTR = "attrs_checksum"
+#: HDF5 filter ids the reader accepts: deflate, shuffle, fletcher32 and h5py's lzf.
+ALLOWED_FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 32000: "lzf"}
+#: Rows per block when checksumming a 2-D dataset (about 16 MiB).
+_CHECK_BLOCK_BYTES = 16 << 20
+#: Soft links followed inside one file before the chain is refused.
+_MAX_SOFT_DEPTH = 8
+
+
+def _crc_text(values: Any) -> int:
+    crc = 0
+    for i, v in enumerate(np.asarray(values, dtype=object).ravel()):
+        b = v.encode("utf-8", "surrogatepass") if isinstance(v, str) else bytes(v)
+        crc = zlib.crc32((b"\0" if i else b"") + b, crc)
+    return crc
+
+
+def dataset_checksum(ds: h5py.Dataset) -> str:
+    """``"crc32:XXXXXXXX"`` over the values of ``ds`` (read in ~16 MiB row blocks)."""
+    if ds.shape is None:  # null dataspace
+        return "crc32:00000000"
+    if h5py.check_string_dtype(ds.dtype) is not None:
+        return f"crc32:{_crc_text(ds.asstr()[()]) & 0xFFFFFFFF:08x}"
+    if ds.dtype.kind == "O" or ds.dtype.fields is not None:
+        return f"crc32:{zlib.crc32(np.asarray(ds[()]).tobytes()) & 0xFFFFFFFF:08x}"
+    crc = 0
+    if ds.ndim == 0:
+        crc = zlib.crc32(np.ascontiguousarray(ds[()]).tobytes())
+    elif ds.size:
+        row = max(ds.size // ds.shape[0] * ds.dtype.itemsize, 1)
+        step = max(1, _CHECK_BLOCK_BYTES // row)
+        for i0 in range(0, ds.shape[0], step):
+            crc = zlib.crc32(np.ascontiguousarray(ds[i0 : i0 + step]), crc)
+    return f"crc32:{crc & 0xFFFFFFFF:08x}"
+
+
+def _attr_bytes(value: Any) -> bytes:
+    arr = np.asarray(value)
+    if arr.dtype.kind in "OUS":
+        return b"s" + _crc_text([v.decode("utf-8", "surrogateescape") if isinstance(v, bytes)
+                                 else str(v) for v in arr.ravel()]).to_bytes(4, "little")
+    return arr.dtype.str.encode() + str(arr.shape).encode() + np.ascontiguousarray(arr).tobytes()
+
+
+def attrs_checksum(f: h5py.File) -> str:
+    """crc32 over every attribute (name and value) of every object, in path order,
+    excluding the checksum attributes themselves."""
+    names = [""]
+    f.visit(names.append)
+    crc = 0
+    for name in sorted(names):
+        obj = f[name] if name else f
+        for key in sorted(obj.attrs.keys()):
+            if key in (CHECKSUM_ATTR, ATTRS_CHECKSUM_ATTR):
+                continue
+            crc = zlib.crc32(f"/{name}@{key}=".encode() + _attr_bytes(obj.attrs[key]), crc)
+    return f"crc32:{crc & 0xFFFFFFFF:08x}"
+
+
+def _stamp_checksums(f: h5py.File) -> None:
+    datasets: list[h5py.Dataset] = []
+    f.visititems(lambda _n, o: datasets.append(o) if isinstance(o, h5py.Dataset) else None)
+    for ds in datasets:
+        if CHECKSUM_ATTR not in ds.attrs:
+            ds.attrs[CHECKSUM_ATTR] = dataset_checksum(ds)
+    f.attrs[ATTRS_CHECKSUM_ATTR] = attrs_checksum(f)
+
+
+def _soft_target_problem(f: h5py.File, where: str, target: str, depth: int = 0) -> str | None:
+    """Why the soft link at ``where`` (to ``target``) leaves the file, or None."""
+    if depth > _MAX_SOFT_DEPTH:
+        return f"more than {_MAX_SOFT_DEPTH} nested soft links"
+    if not target.startswith("/"):
+        target = where.rsplit("/", 1)[0] + "/" + target
+    grp: h5py.Group = f
+    here = ""
+    parts = [p for p in target.split("/") if p and p != "."]
+    for k, part in enumerate(parts):
+        if not isinstance(grp, h5py.Group):
+            return f"its target {target!r} passes through a dataset"
+        link = grp.get(part, getlink=True)
+        here = f"{here}/{part}"
+        if link is None:
+            return f"its target {target!r} does not exist in this file"
+        if isinstance(link, h5py.ExternalLink):
+            return f"its target {target!r} passes through an external link to {link.filename!r}"
+        if isinstance(link, h5py.SoftLink):
+            # Continue from the link's own target, then the rest of this path.
+            nxt = link.path if link.path.startswith("/") else (
+                here.rsplit("/", 1)[0] + "/" + link.path)
+            rest = "/".join(parts[k + 1:])
+            return _soft_target_problem(f, "/", nxt + ("/" + rest if rest else ""), depth + 1)
+        if not isinstance(link, h5py.HardLink):  # user-defined link classes
+            return f"unsupported link class {type(link).__name__}"
+        grp = grp[part]
+    return None
+
+
+def confinement_problems(f: h5py.File) -> list[str]:
+    """Objects that would make HDF5 read outside this file (or load a filter plug-in)."""
+    problems: list[str] = []
+
+    def visit(name: str, link: Any) -> None:
+        where = f"/{name}"
+        if isinstance(link, h5py.ExternalLink):
+            problems.append(f"{where}: external link to {link.filename!r}:{link.path!r}; "
+                            "neuroloom recordings are self-contained")
+            return
+        if isinstance(link, h5py.SoftLink):
+            why = _soft_target_problem(f, where, link.path)
+            if why:
+                problems.append(f"{where}: soft link refused: {why}")
+            return
+        if not isinstance(link, h5py.HardLink):
+            problems.append(f"{where}: unsupported link class {type(link).__name__}")
+            return
+        obj = f.get(name)
+        if not isinstance(obj, h5py.Dataset):
+            return
+        plist = obj.id.get_create_plist()
+        if plist.get_layout() == h5py.h5d.VIRTUAL:
+            srcs = sorted({m.file_name for m in obj.virtual_sources()})
+            problems.append(f"{where}: virtual dataset (maps {srcs[:3]}); neuroloom "
+                            "recordings store their own data")
+            return
+        if plist.get_external_count() > 0:
+            files = [plist.get_external(i)[0] for i in range(plist.get_external_count())]
+            problems.append(f"{where}: external raw storage in {files[:3]!r}; neuroloom "
+                            "recordings store their own data")
+            return
+        for i in range(plist.get_nfilters()):
+            fid = plist.get_filter(i)[0]
+            if fid not in ALLOWED_FILTERS:
+                problems.append(f"{where}: HDF5 filter id {fid} is not one of "
+                                f"{sorted(ALLOWED_FILTERS.values())} (a filter plug-in "
+                                "would be loaded)")
+
+    f.visititems_links(visit)
+    return problems
+
+
+def check_regular_file(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if it is a regular file (following symlinks); else our error.
+
+    Checked with ``stat`` before anything opens the file, so a FIFO or device (which
+    would block or never end) fails at once.
+    """
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise MissingFileError("no such file; check the path", path=p) from None
+    except OSError as exc:
+        raise MissingFileError(f"cannot access the file ({exc.strerror or exc})",
+                               path=p) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise FormatError("is a folder; expected a neuroloom recording file (.h5)", path=p)
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise FormatError(f"is {kind}, not a regular file; expected a neuroloom recording "
+                          "file (.h5)", path=p)
+    return p
 
 
 def chunk_rows_for(n_channels: int, itemsize: int = 4) -> int:
@@ -156,15 +343,22 @@ def header_problems(f: h5py.File) -> tuple[list[str], bool]:
 
 
 def open_h5(path: str | os.PathLike) -> h5py.File:
-    """Open ``path`` read-only, checking it exists and is an HDF5 recording."""
-    p = Path(path)
-    if not p.exists():
-        raise MissingFileError("no such file; check the path", path=p)
-    if p.is_dir():
-        raise FormatError("is a folder; expected a neuroloom recording file (.h5)", path=p)
-    if not h5py.is_hdf5(p):
-        with open(p, "rb") as fh:
-            head = fh.read(8)
+    """Open ``path`` read-only, checking it is a regular, self-contained HDF5 recording.
+
+    Raises
+    ------
+    MissingFileError
+        No such file.
+    FormatError
+        Not a regular file (FIFO, device, folder), not HDF5, unreadable HDF5, not a
+        neuroloom recording, or it refers to other files (see :func:`confinement_problems`).
+    VersionError
+        Written by a newer format version.
+    """
+    p = check_regular_file(path)
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+    if head != b"\x89HDF\r\n\x1a\n" and not h5py.is_hdf5(p):  # is_hdf5 finds user blocks
         raise FormatError(
             f"not an HDF5 file (starts with {head!r}; HDF5 starts with b'\\x89HDF\\r\\n\\x1a\\n'); "
             "expected a neuroloom recording - convert sources with `neuroloom convert`",
@@ -172,13 +366,27 @@ def open_h5(path: str | os.PathLike) -> h5py.File:
         )
     try:
         f = h5py.File(p, "r")
-    except OSError as exc:
-        raise FormatError(f"HDF5 file could not be opened ({exc})", path=p) from exc
-    problems, fatal = header_problems(f)
-    if fatal:
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise FormatError(f"HDF5 file could not be opened ({' '.join(str(exc).split())}); "
+                          "the file is damaged or truncated", path=p) from exc
+    try:
+        problems, fatal = header_problems(f)
+        if fatal:
+            cls = VersionError if "newer" in problems[0] else FormatError
+            raise cls(problems[0], path=p)
+        refused = confinement_problems(f)
+        if refused:
+            raise FormatError("refers to data outside the file, which neuroloom never reads: "
+                              + "; ".join(refused[:5])
+                              + (f" (+{len(refused) - 5} more)" if len(refused) > 5 else ""),
+                              path=p)
+    except FormatError:
         f.close()
-        cls = VersionError if "newer" in problems[0] else FormatError
-        raise cls(problems[0], path=p)
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+        f.close()
+        raise FormatError(f"HDF5 structure is damaged ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())})", path=p) from exc
     return f
 
 
@@ -209,10 +417,19 @@ def _write_timeseries(parent: h5py.Group, ts: TimeSeries, compression: str | Non
             compression=compression,
             shuffle=compression is not None,
         )
+        # Stream block by block (a lazy source is never loaded whole) and checksum the
+        # float32 rows as written, so the checksum costs no second pass over the data.
         step = max(rows, (WRITE_BLOCK_BYTES // (4 * n_ch)) // rows * rows)
+        crc = 0
         for i0 in range(0, n_times, step):
             i1 = min(i0 + step, n_times)
-            dset[i0:i1] = ts._read(i0, i1, slice(None))
+            block = np.ascontiguousarray(ts._read(i0, i1, slice(None)), dtype=np.float32)
+            if block.shape != (i1 - i0, n_ch):
+                raise ValidationError(f"time series {ts.name!r}: the source returned "
+                                      f"{block.shape} for rows [{i0}, {i1}) of {n_ch} channels")
+            dset[i0:i1] = block
+            crc = zlib.crc32(block, crc)
+        dset.attrs[CHECKSUM_ATTR] = f"crc32:{crc & 0xFFFFFFFF:08x}"
     if not ts.is_regular:
         grp.create_dataset("timestamps", data=ts.timestamps.astype(np.float64))
     write_table(grp, "channels", ts.channels)
@@ -280,6 +497,7 @@ def write_recording(rec: Recording, path: str | os.PathLike, *, overwrite: bool 
                     g.attrs["directed"] = con.directed
                     g.create_dataset("weights", data=con.weights)
                     g.create_dataset("nodes", data=np.array(con.nodes, dtype=object), dtype=_STR)
+            _stamp_checksums(f)
     return Path(path).absolute()
 
 
@@ -327,7 +545,27 @@ def _read_timeseries(grp: h5py.Group, name: str, path: str) -> TimeSeries:
 
 
 def read_recording(path: str | os.PathLike) -> Recording:
-    """Open a recording lazily (signal data stays on disk until sliced)."""
+    """Open a recording lazily (signal data stays on disk until sliced).
+
+    Every failure is one of our errors: h5py's ``KeyError`` / ``OSError`` /
+    ``RuntimeError`` (and bad attribute values) on a damaged file become a
+    :class:`FormatError` naming the file.
+    """
+    try:
+        return _read_recording(path)
+    except NeurodataError:
+        raise
+    except MemoryError as exc:
+        raise FormatError("a stored array declares a size that does not fit in memory "
+                          f"({exc}); the file is damaged", path=path) from exc
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError,
+            AttributeError, zlib.error) as exc:
+        raise FormatError(f"damaged recording: {type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:300]}; run `neuroloom validate` on it",
+                          path=path) from exc
+
+
+def _read_recording(path: str | os.PathLike) -> Recording:
     from .recording import Recording
 
     f = open_h5(path)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from ._h5format import MAX_CHUNK_ROWS, header_problems, open_h5, read_table
+from ._h5format import (
+    ATTRS_CHECKSUM_ATTR,
+    CHECKSUM_ATTR,
+    MAX_CHUNK_ROWS,
+    attrs_checksum,
+    check_regular_file,
+    dataset_checksum,
+    header_problems,
+    open_h5,
+    read_table,
+)
 from .channels import channel_problems
 from .connectivity import CONNECTIVITY_KINDS
 from .errors import FormatError, ValidationError
@@ -134,29 +145,133 @@ def _check_spikes(name: str, g: h5py.Group, errors: list[str]) -> None:
         float(g.attrs["t_start"]), float(g.attrs["t_stop"])))
 
 
-def validate(path: str | os.PathLike) -> ValidationReport:
-    """Check a recording file against the format contract, listing every violation.
+def _check_integrity(f: h5py.File, report: ValidationReport) -> None:
+    """Recompute every stored checksum (reads all data once, in 16 MiB blocks)."""
+    datasets: list[tuple[str, h5py.Dataset]] = []
+    f.visititems(lambda n, o: datasets.append((n, o)) if isinstance(o, h5py.Dataset) else None)
+    has_root = ATTRS_CHECKSUM_ATTR in f.attrs
+    stamped = [n for n, d in datasets if CHECKSUM_ATTR in d.attrs]
+    if not has_root and not stamped:
+        report.warnings.append("no checksums (written before neuroloom stored them): data "
+                               "integrity cannot be checked; re-save to add them")
+        return
+    for name, ds in datasets:
+        stored = ds.attrs.get(CHECKSUM_ATTR)
+        if stored is None:
+            report.errors.append(f"/{name}: no checksum although the file has them (the "
+                                 "dataset was added or altered after saving)")
+            continue
+        stored = stored.decode() if isinstance(stored, bytes) else str(stored)
+        if not stored.startswith("crc32:"):
+            report.warnings.append(f"/{name}: unknown checksum algorithm {stored!r}; skipped")
+            continue
+        try:
+            found = dataset_checksum(ds)
+        except (OSError, RuntimeError, ValueError, TypeError, MemoryError) as exc:
+            report.errors.append(f"/{name}: data cannot be read ({type(exc).__name__}: "
+                                 f"{' '.join(str(exc).split())[:200]}); the file is damaged")
+            continue
+        if found != stored:
+            report.errors.append(f"/{name}: data do not match the checksum written at save "
+                                 f"time (stored {stored}, computed {found}); the file is "
+                                 "corrupt - re-convert it from the source")
+    if has_root:
+        stored = f.attrs[ATTRS_CHECKSUM_ATTR]
+        stored = stored.decode() if isinstance(stored, bytes) else str(stored)
+        found = attrs_checksum(f)
+        if found != stored:
+            report.errors.append(f"attributes (metadata) do not match the checksum written at "
+                                 f"save time (stored {stored}, computed {found}); the file "
+                                 "is corrupt - re-convert it from the source")
+    else:
+        report.errors.append(f"root attribute {ATTRS_CHECKSUM_ATTR!r} is missing although "
+                             "datasets carry checksums")
+
+
+def _walk(f: h5py.File, report: ValidationReport, *, fast: bool) -> None:
+    problems, _ = header_problems(f)
+    report.errors.extend(problems)
+    for key in f.keys():
+        if key not in _KNOWN_GROUPS:
+            report.warnings.append(f"/{key}: not part of the format (kept, but ignored)")
+    if "timeseries" not in f and "spikes" not in f:
+        report.warnings.append("no /timeseries or /spikes: the recording holds no signals")
+    for name, g in f.get("timeseries", {}).items():
+        _guarded(report, f"/timeseries/{name}", _check_timeseries, name, g, report.errors,
+                 report.warnings)
+    for name, g in f.get("spikes", {}).items():
+        _guarded(report, f"/spikes/{name}", _check_spikes, name, g, report.errors)
+    if "events" not in f:
+        report.errors.append("/events: table missing (write an empty table if no events)")
+    else:
+        _guarded(report, "/events", lambda: report.errors.extend(
+            f"/events: {p}" for p in event_problems(read_table(f["events"]))))
+    for name, g in f.get("connectivity", {}).items():
+        _guarded(report, f"/connectivity/{name}", _check_connectivity, name, g, report.errors)
+    if not fast:
+        _guarded(report, "checksums", _check_integrity, f, report)
+
+
+def _guarded(report: ValidationReport, where: str, func, *args) -> None:
+    # h5py raises KeyError/OSError/RuntimeError on damaged objects; each becomes one
+    # violation so the rest of the file is still checked.
+    try:
+        func(*args)
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError,
+            AttributeError, MemoryError, zlib.error) as exc:
+        report.errors.append(f"{where}: cannot be read ({type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())[:200]}); the file is damaged")
+
+
+def _check_connectivity(name: str, g: h5py.Group, errors: list[str]) -> None:
+    where = f"/connectivity/{name}"
+    if "weights" not in g or "nodes" not in g:
+        errors.append(f"{where}: needs 'weights' and 'nodes'")
+        return
+    n = g["nodes"].shape[0]
+    if g["weights"].shape != (n, n):
+        errors.append(f"{where}/weights: shape {g['weights'].shape}; expected "
+                      f"({n}, {n}) for {n} nodes")
+    nodes = list(g["nodes"].asstr()[()])
+    if len(set(nodes)) != len(nodes):
+        errors.append(f"{where}/nodes: names must be unique")
+    if str(g.attrs.get("kind")) not in CONNECTIVITY_KINDS:
+        errors.append(f"{where}: kind {g.attrs.get('kind')!r} not in "
+                      f"{list(CONNECTIVITY_KINDS)}")
+    if "directed" not in g.attrs:
+        errors.append(f"{where}: attribute 'directed' missing")
+
+
+def validate(path: str | os.PathLike, *, fast: bool = False) -> ValidationReport:
+    """Check a recording file against the whole format contract, listing every violation.
 
     Unlike :func:`neurodata.open`, which stops at the first problem, this walks the
-    whole file.
+    whole file and, unless ``fast``, re-reads every array to compare it with the
+    checksum written at save time (crc32, see docs/reliability.md), so a flipped byte
+    is found.
 
     Parameters
     ----------
     path : path-like
         A ``.h5`` recording.
+    fast : bool, default=False
+        Skip the checksum pass (structure and values of small arrays are still
+        checked; the signal data is not read).
 
     Returns
     -------
     ValidationReport
         ``report.ok`` is True when there are no errors; ``report.errors`` lists each
-        violation with its HDF5 location; ``report.warnings`` lists advisory notes.
+        violation with its HDF5 location; ``report.warnings`` lists advisory notes
+        (e.g. a file written before checksums existed).
 
     Raises
     ------
     MissingFileError
         If the file does not exist.
     FormatError
-        If it is not an HDF5 file (nothing else can be checked then).
+        If it is not a regular file (FIFO, device, folder) or not an HDF5 file (nothing
+        else can be checked then).
 
     Examples
     --------
@@ -167,44 +282,28 @@ def validate(path: str | os.PathLike) -> ValidationReport:
     """
     spath = str(Path(path))
     report = ValidationReport(spath)
+    check_regular_file(path)  # a FIFO or device must fail before anything opens it
     try:
         f = open_h5(path)
     except FormatError as exc:
-        if not h5py.is_hdf5(path):
+        if not _looks_hdf5(path):
             raise
         report.errors.append(exc.message)
         return report
     with f:
-        problems, _ = header_problems(f)
-        report.errors.extend(problems)
-        for key in f.keys():
-            if key not in _KNOWN_GROUPS:
-                report.warnings.append(f"/{key}: not part of the format (kept, but ignored)")
-        if "timeseries" not in f and "spikes" not in f:
-            report.warnings.append("no /timeseries or /spikes: the recording holds no signals")
-        for name, g in f.get("timeseries", {}).items():
-            _check_timeseries(name, g, report.errors, report.warnings)
-        for name, g in f.get("spikes", {}).items():
-            _check_spikes(name, g, report.errors)
-        if "events" not in f:
-            report.errors.append("/events: table missing (write an empty table if no events)")
-        else:
-            report.errors.extend(f"/events: {p}" for p in event_problems(read_table(f["events"])))
-        for name, g in f.get("connectivity", {}).items():
-            where = f"/connectivity/{name}"
-            if "weights" not in g or "nodes" not in g:
-                report.errors.append(f"{where}: needs 'weights' and 'nodes'")
-                continue
-            n = g["nodes"].shape[0]
-            if g["weights"].shape != (n, n):
-                report.errors.append(f"{where}/weights: shape {g['weights'].shape}; expected "
-                                     f"({n}, {n}) for {n} nodes")
-            nodes = list(g["nodes"].asstr()[()])
-            if len(set(nodes)) != len(nodes):
-                report.errors.append(f"{where}/nodes: names must be unique")
-            if str(g.attrs.get("kind")) not in CONNECTIVITY_KINDS:
-                report.errors.append(f"{where}: kind {g.attrs.get('kind')!r} not in "
-                                     f"{list(CONNECTIVITY_KINDS)}")
-            if "directed" not in g.attrs:
-                report.errors.append(f"{where}: attribute 'directed' missing")
+        try:
+            _walk(f, report, fast=fast)
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError, MemoryError) as exc:
+            report.errors.append(f"the file structure cannot be walked ({type(exc).__name__}:"
+                                 f" {' '.join(str(exc).split())[:200]}); the file is damaged")
     return report
+
+
+def _looks_hdf5(path: str | os.PathLike) -> bool:
+    with open(path, "rb") as fh:
+        if fh.read(8) == b"\x89HDF\r\n\x1a\n":
+            return True
+    try:
+        return bool(h5py.is_hdf5(path))
+    except OSError:
+        return False
