@@ -213,6 +213,9 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator
         ) from exc
     os.close(fd)
     tmp = Path(tmp_name)
+    umask = os.umask(0)  # mkstemp makes 0600; outputs get the mode open() would give them
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
