@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import stat
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ import h5py
 import pandas as pd
 
 from .atomic import atomic_path
-from .errors import MissingFileError, NeurodataError
+from .errors import MissingFileError, NeurodataError, WriteError
 from .io import find_reader
 from .io.bids import bids_recordings, find_bids_root
 from .log import logger, progress_enabled, verbose
@@ -76,10 +77,12 @@ def _walk(folder: Path) -> list[tuple[Path, str]]:
     if fmt is not None and fmt != "BIDS dataset":
         return [(folder, fmt)]
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
+        if entry.name.startswith("."):  # hidden, and our own temporary files
             continue
         if entry.is_dir():
             found += _walk(entry)
+        elif not entry.is_file():  # FIFOs, devices, sockets: opening one could block
+            continue
         else:
             fmt = _reader_name(entry)
             if entry.name.lower().endswith(_DERIVED_FIF):
@@ -119,24 +122,49 @@ def plan_conversion(inputs: list[str | os.PathLike], out_dir: str | os.PathLike,
     return tasks
 
 
+def _source_root(source: Path) -> Path:
+    """Folder that every source file of one conversion must lie in: the BIDS root for
+    a file inside a BIDS dataset (sidecars are inherited from above), else the folder of
+    the source (a folder source is its own root)."""
+    src = source.resolve()
+    base = src if src.is_dir() else src.parent
+    root = find_bids_root(base)
+    return Path(root).resolve() if root else base
+
+
 def is_up_to_date(task: ConversionTask) -> bool:
-    """True when the output exists and was made from identical sources and options."""
-    if not task.output.exists():
+    """True when the output exists and was made from identical sources and options.
+
+    The provenance read here comes from the output file, which may have been planted or
+    damaged: source entries outside the source's root, non-regular files (a FIFO or
+    ``/dev/zero`` would block or hash forever) and malformed entries make the output
+    out of date (it is reconverted) instead of being opened.
+    """
+    if not task.output.is_file():
         return False
     try:
         with h5py.File(task.output, "r") as f:
             prov = json.loads(f.attrs["provenance"])
-    except (OSError, KeyError, ValueError):
-        return False
-    sources = prov.get("sources") or []
-    if not sources or Path(sources[0]["path"]) != task.source.resolve():
-        return False
-    for src in sources:
-        p = Path(src["path"])
-        if not p.exists() or p.stat().st_size != src["size"] or sha256_file(p) != src["sha256"]:
+        sources = prov.get("sources") or []
+        if not sources or Path(sources[0]["path"]) != task.source.resolve():
             return False
-    stored = prov.get("parameters", {})
-    return all(stored.get(k) == v for k, v in task.options.items())
+        root = _source_root(task.source)
+        for src in sources:
+            p = Path(str(src["path"])).resolve()
+            if p != root and root not in p.parents:
+                logger.warning("%s: provenance source %s lies outside %s; reconverting",
+                               task.output, p, root)
+                return False
+            st = p.stat()
+            if not stat.S_ISREG(st.st_mode) or st.st_size != int(src["size"]):
+                return False
+            if sha256_file(p) != src["sha256"]:
+                return False
+        stored = prov.get("parameters", {})
+        return all(stored.get(k) == v for k, v in task.options.items())
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, RuntimeError,
+            NeurodataError):
+        return False
 
 
 def _summary_row(task: ConversionTask, status: str, error: str = "") -> dict[str, Any]:
@@ -212,7 +240,14 @@ def convert_many(inputs: list[str | os.PathLike], out_dir: str | os.PathLike, *,
     from tqdm.auto import tqdm
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise WriteError("the output folder is an existing file (an input?); give a new or "
+                         "existing folder, or OUT.h5 for one input file", path=out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create the output folder ({exc.strerror or exc})",
+                         path=out) from exc
     tasks = plan_conversion(inputs, out, options)
     rows: list[dict[str, Any]] = []
     show = progress_enabled() if progress is None else progress

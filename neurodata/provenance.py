@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,19 @@ _HASH_BLOCK = 1 << 20
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    """SHA-256 hex digest of a regular file, read in 1 MiB blocks.
+
+    Raises
+    ------
+    FormatError
+        ``path`` is not a regular file (a FIFO would block, ``/dev/zero`` never ends).
+    """
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        from .errors import FormatError
+
+        raise FormatError("not a regular file (FIFO, device or socket); only regular "
+                          "files are hashed for provenance", path=path)
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(_HASH_BLOCK), b""):
