@@ -78,12 +78,86 @@ def _participant(root: Path, subject: str) -> dict[str, Any]:
 
 def _coordinate_system(data_file: Path) -> str | None:
     """The coordinate system named by the coordsystem.json that applies to the file."""
+    return _coordsystem(data_file)[0]
+
+
+def _coordsystem(data_file: Path) -> tuple[str | None, str | None]:
+    """(system, units) of the coordsystem.json that applies to the file."""
     for cand in sorted(data_file.parent.glob("*_coordsystem.json")):
         meta = json.loads(cand.read_text())
-        for key in ("iEEGCoordinateSystem", "EEGCoordinateSystem", "MEGCoordinateSystem"):
-            if meta.get(key):
-                return str(meta[key])
-    return None
+        for prefix in ("iEEG", "EEG", "MEG"):
+            if meta.get(f"{prefix}CoordinateSystem"):
+                return (str(meta[f"{prefix}CoordinateSystem"]),
+                        meta.get(f"{prefix}CoordinateUnits"))
+    return None, None
+
+
+_UNIT_TO_M = {"m": 1.0, "cm": 1e-2, "mm": 1e-3}
+
+
+def _electrodes_file(data_file: Path, subject: str, system: str | None) -> Path | None:
+    """The electrodes.tsv for the file; with several, the one in the coordsystem's space.
+
+    mne-bids skips positions when it finds more than one electrodes.tsv (without a
+    word for EEG); the BIDS ``space-`` entity says which one goes with the
+    coordsystem.json, so the positions need not be lost.
+    """
+    cands = sorted(data_file.parent.glob(f"sub-{subject}*_electrodes.tsv"))
+    if len(cands) <= 1:
+        return cands[0] if cands else None
+    if system:
+        spaced = [c for c in cands if f"_space-{system}_" in c.name]
+        if len(spaced) == 1:
+            return spaced[0]
+    plain = [c for c in cands if "_space-" not in c.name]
+    return plain[0] if len(plain) == 1 else None
+
+
+def _apply_electrodes(rec: Any, data_file: Path, subject: str) -> str | None:
+    """Fill channel positions from electrodes.tsv when MNE left them all unknown."""
+    import numpy as np
+    import pandas as pd
+
+    blocks = list(rec.timeseries.values())
+    if any(ts.channels[["x", "y", "z"]].notna().all(axis=1).any() for ts in blocks):
+        return None  # mne-bids applied positions itself
+    system, units = _coordsystem(data_file)
+    efile = _electrodes_file(data_file, subject, system)
+    if efile is None:
+        return None
+    table = pd.read_csv(efile, sep="\t", na_values=["n/a"], encoding="utf-8-sig")
+    if not {"name", "x", "y", "z"} <= set(table.columns):
+        raise FormatError("expected columns name, x, y, z", path=efile)
+    scale = _UNIT_TO_M.get(str(units), 1.0)
+    pos = {str(r.name): (float(r.x) * scale, float(r.y) * scale, float(r.z) * scale)
+           for r in table.itertuples() if np.isfinite([r.x, r.y, r.z]).all()}
+    for ts in blocks:
+        for i, name in enumerate(ts.ch_names):
+            if name in pos:
+                ts.channels.loc[i, ["x", "y", "z"]] = pos[name]
+    return efile.name
+
+
+def _apply_event_values(rec: Any, data_file: Path) -> None:
+    """Event codes from events.tsv (``value`` per ``trial_type``) instead of MNE's numbering."""
+    import pandas as pd
+
+    base = data_file.name[: data_file.name.rfind("_")]
+    tsv = data_file.with_name(base + "_events.tsv")
+    if not tsv.is_file() or len(rec.events) == 0:
+        return
+    table = pd.read_csv(tsv, sep="\t", na_values=["n/a"], encoding="utf-8-sig")
+    if not {"trial_type", "value"} <= set(table.columns):
+        return
+    pairs = table[["trial_type", "value"]].dropna().drop_duplicates()
+    if pairs["trial_type"].duplicated().any() or (pairs["value"] % 1 != 0).any():
+        return  # not one integer code per label: keep MNE's numbering
+    codes = dict(zip(pairs["trial_type"].astype(str), pairs["value"].astype(int), strict=True))
+    df = rec.events.to_dataframe()
+    known = df["label"].isin(codes)
+    if known.any():
+        df.loc[known, "value"] = df.loc[known, "label"].map(codes)
+        rec.events = type(rec.events).from_dataframe(df, path=tsv)
 
 
 @verbose
@@ -131,6 +205,10 @@ def read_bids(path: str | os.PathLike, *, channel_types: dict[str, str] | None =
         channel_types=channel_types, subject=_participant(root, bids_path.subject),
         session={k: v for k, v in session.items() if v is not None}, preload=preload,
         parameters={"bids_root": str(root)})
+    positions_from = _apply_electrodes(rec, path, bids_path.subject)
+    if positions_from:
+        rec.provenance["parameters"]["positions_from"] = positions_from
+    _apply_event_values(rec, path)
     frame = _coordinate_system(path)
     if frame:
         for ts in rec.timeseries.values():

@@ -29,6 +29,9 @@ from ..conftest import REQUIRE_SHARED, SHARED_DATA
 
 MANIFEST = SHARED_DATA / "MANIFEST.md"
 
+_RSA = "image_evoked/kriegeskorte2008_92images/Kriegeskorte_Neuron2008_supplementalData.mat"
+_TINY_BIDS = "bids/mne_bids_tiny_bids/sub-01/ses-eeg/eeg/sub-01_ses-eeg_task-rest_eeg.vhdr"
+
 # companion pattern → (owner, role); "{dir}" in the owner is the companion's folder.
 COMPANIONS: dict[str, tuple[str, str]] = {
     r"eeg_meg/brainvision/test\.(vmrk|eeg)$": ("eeg_meg/brainvision/test.vhdr",
@@ -50,6 +53,16 @@ COMPANIONS: dict[str, tuple[str, str]] = {
         "calcium/flavell_atanas2023_subset/time_trace.json", "column names"),
     r"calcium/celegans_connectome/connectome_(neurons\.csv|datasets\.json)$": (
         "calcium/celegans_connectome/cook_jarrell_2019_h.json", "cell table / dataset notes"),
+    r"image_evoked/kriegeskorte2008_92images/92_brainRDMs\.mat$": (
+        _RSA, "human IT fMRI RDMs, 4 subjects x 2 sessions (read with it: rdm_hIT_subjects)"),
+    r"image_evoked/kriegeskorte2008_92images/92_behavRDMs\.mat$": (
+        _RSA, "16 behavioural similarity-judgement RDMs (read with it: rdm_behaviour)"),
+    r"image_evoked/kriegeskorte2008_92images/92_modelRDMs\.mat$": (
+        _RSA, "8 model RDMs (read with it: rdm_models)"),
+    r"image_evoked/kriegeskorte2008_92images/simTruePatterns\.mat$": (
+        _RSA, "SIMULATED response patterns (rsatoolbox ground truth, not brain data; not read)"),
+    r"bids/mne_bids_tiny_bids/.*\.(json|tsv|eeg|vmrk)$": (
+        _TINY_BIDS, "BIDS sidecar / table / BrainVision data and markers"),
 }
 
 
@@ -106,6 +119,22 @@ def test_every_manifest_file_is_a_recording_or_declared_companion(rel):
         assert target in FILES or (SHARED_DATA / target).exists(), \
             f"{rel} is declared a companion of {target}, which is not in the manifest"
         assert classify(target)[0] == "recording"
+
+
+def test_every_license_named_in_the_manifest_is_beside_its_files():
+    """Real data: each ``LICENSE_*.txt`` a manifest entry names exists where it says."""
+    if not FILES:
+        pytest.skip("no manifest")
+    text = MANIFEST.read_text()
+    named = 0
+    for rel, body in re.findall(r"^## `([^`]+)`\n(.*?)(?=^## |\Z)", text,
+                                flags=re.MULTILINE | re.DOTALL):
+        for lic in re.findall(r"(LICENSE[\w.-]*\.txt)", body):
+            named += 1
+            here = [p / lic for p in (SHARED_DATA / rel).parents
+                    if p == SHARED_DATA or SHARED_DATA in p.parents]
+            assert any(p.is_file() for p in here), f"{rel}: {lic} not found beside it"
+    assert named >= 15
 
 
 # ----------------------------------------------------------------------------- comparators
@@ -223,12 +252,100 @@ def _cmp_linear_track(path: Path, rec: nd.Recording) -> None:
     assert 118_960 <= pos.n_times <= 118_965
 
 
+def _cmp_trial_calcium(path: Path, rec: nd.Recording) -> None:
+    import scipy.io
+
+    mat = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
+    D, TE = mat["D"], mat["TE"]
+    neurons = [f for f in D._fieldnames if f.startswith("neuron")]
+    ts = rec.timeseries["calcium"]
+    assert ts.ch_names == sorted(neurons, key=lambda f: int(f[6:]))
+    cube = np.stack([np.stack(list(getattr(D, f))) for f in ts.ch_names], axis=-1)
+    n_trials, n_samples, _ = cube.shape
+    np.testing.assert_array_equal(ts.slice_samples(0, ts.n_times),
+                                  cube.reshape(n_trials * n_samples, -1).astype(np.float32))
+    assert ts.rate == 1.0 / TE.dt
+    beh = rec.timeseries["behavior"]
+    for name in ("speed", "pupil_zscore"):
+        np.testing.assert_array_equal(beh.slice_samples(0, beh.n_times, channels=[name])[:, 0],
+                                      np.concatenate(list(getattr(D, name))).astype(np.float32))
+    ev = rec.events.to_dataframe()
+    assert len(ev) == n_trials == TE.nTrials
+    np.testing.assert_array_equal(ev["direction"], TE.direction)
+    onset_sample = int(np.argmin(np.abs(mat["t"])))  # t = 0 in the -1..2 s window
+    np.testing.assert_allclose(ev["onset"], (np.arange(n_trials) * n_samples + onset_sample)
+                               * TE.dt)
+    animal = path.name.split("_")[1]
+    assert rec.subject["id"] == animal and rec.session["id"].startswith(path.name[:6])
+    assert "gaps" in rec.provenance["parameters"]
+
+
+def _cmp_rsa_images(path: Path, rec: nd.Recording) -> None:
+    import scipy.io
+
+    mat = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
+    images = np.stack([o.image for o in mat["stimuli_92objs"]])
+    np.testing.assert_array_equal(np.asarray(rec.stimuli["images"]), images)
+    assert images.shape == (92, 175, 175, 3) and images.dtype == np.uint8
+    np.testing.assert_array_equal(np.asarray(rec.stimuli["category_vectors"]),
+                                  mat["categoryVectors"])
+    for r in mat["RDMs_mIT_hIT_fig1"]:
+        square = np.asarray(rec.stimuli[f"rdm_{r.name}"])
+        np.testing.assert_allclose(square[np.triu_indices(92, 1)], r.RDM)
+        np.testing.assert_array_equal(square, square.T)
+    brain = scipy.io.loadmat(path.with_name("92_brainRDMs.mat"), squeeze_me=True,
+                             struct_as_record=False)["RDMs"]
+    stack = np.asarray(rec.stimuli["rdm_hIT_subjects"])
+    assert stack.shape == (4, 2, 92, 92)
+    np.testing.assert_allclose(stack[3, 1], brain[3, 1].RDM, rtol=1e-6)
+    assert not any("simTrue" in s["name"] for s in rec.provenance["sources"])
+
+
+def _cmp_bids(path: Path, rec: nd.Recording) -> None:
+    import mne_bids
+
+    bp = mne_bids.get_bids_path_from_fname(path)
+    bp.update(root=path.parents[3])
+    # two electrodes.tsv: mne-bids skips the positions (ours come from the one in the
+    # coordsystem's space, checked against the table below)
+    raw = mne_bids.read_raw_bids(bp, verbose="error")
+    channels = pd.read_csv(path.parent / "sub-01_ses-eeg_task-rest_channels.tsv", sep="\t",
+                           encoding="utf-8-sig")
+    ours = {}
+    for ts in rec.timeseries.values():
+        picks = [raw.ch_names.index(n) for n in ts.ch_names]
+        np.testing.assert_array_equal(ts.slice_samples(0, ts.n_times),
+                                      raw.get_data(picks=picks).T.astype(np.float32))
+        ours.update({r.name: r for r in ts.channels.itertuples()})
+    assert sorted(ours) == sorted(raw.ch_names) == sorted(channels["name"])
+    bids_type = {"EEG": "eeg", "EOG": "eog", "ECG": "ecg", "GSR": "misc", "TEMP": "misc",
+                 "MISC": "misc"}
+    for row in channels.itertuples():
+        assert ours[row.name].type == bids_type[row.type], row.name
+        assert bool(ours[row.name].bad) == (row.status == "bad"), row.name
+    electrodes = pd.read_csv(path.parent / "sub-01_ses-eeg_space-CapTrak_electrodes.tsv",
+                             sep="\t", na_values=["n/a"], encoding="utf-8-sig").dropna()
+    assert len(electrodes) == 64
+    for row in electrodes.itertuples():
+        ch = ours[row.name]
+        np.testing.assert_allclose([ch.x, ch.y, ch.z], [row.x, row.y, row.z])
+        assert ch.coord_frame == "CapTrak"
+    events = pd.read_csv(path.parent / "sub-01_ses-eeg_task-rest_events.tsv", sep="\t",
+                         encoding="utf-8-sig")
+    ev = rec.events.to_dataframe()
+    np.testing.assert_allclose(ev["onset"], events["onset"])
+    assert ev["label"].tolist() == events["trial_type"].tolist()
+    assert ev["value"].tolist() == events["value"].tolist()
+    assert rec.subject["id"] == "sub-01" and rec.session["task"] == "rest"
+
+
 COMPARATORS: dict[str, Callable[[Path, nd.Recording], None]] = {
     "EDF": _cmp_mne, "BDF": _cmp_mne, "FIF": _cmp_mne, "BrainVision": _cmp_mne,
     "EEGLAB": _cmp_mne, "NIfTI": _cmp_nifti, "suite2p": _cmp_suite2p,
     "C. elegans traces (JSON)": _cmp_traces, "NemaNode connectome (JSON)": _cmp_nemanode,
     "WormAtlas NeuronConnect (CSV)": _cmp_varshney, "Cook 2019 SI5 (XLSX)": _cmp_cook_xlsx,
-    "nelpy linear track": _cmp_linear_track,
+    "nelpy linear track": _cmp_linear_track, "trial calcium (MAT D/TE)": _cmp_trial_calcium,
+    "92-image RSA set (MAT)": _cmp_rsa_images, "BIDS": _cmp_bids,
 }
 
 
