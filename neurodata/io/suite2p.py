@@ -7,6 +7,11 @@ plane, numpy files of shape ``(n_rois, n_frames)``: ``F.npy`` (ROI fluorescence)
 pickled list of per-ROI dicts with ``med`` = (row, column) centre in pixels) and
 ``ops.npy`` (a pickled dict of settings, ``fs`` = frame rate per plane in Hz).
 We read them with ``numpy.load`` and keep the values exactly; ROIs become channels.
+
+The ``(n_rois, n_frames)`` arrays are memory-mapped and stay on disk until sliced or
+saved (ΔF/F, ``dff=True``, is computed in memory).  ``ops.npy`` and ``stat.npy`` are
+unpickled through an allow-list of plain data types (:mod:`._safe_pickle`): a folder
+whose pickles name any other class is refused unless ``trust=True``.
 """
 
 from __future__ import annotations
@@ -20,14 +25,17 @@ import numpy as np
 from ..channels import make_channels
 from ..errors import FormatError, MissingFileError
 from ..log import logger, verbose, warn
-from ..provenance import make_provenance
 from ..recording import Recording
 from ..timeseries import TimeSeries
-from ._registry import ReaderSpec, register_reader
+from ._base import Reader, register
+from ._lazy import LazyRows
+from ._safe_pickle import load_npy_restricted
 
-__all__ = ["read_suite2p", "dff_from_suite2p"]
+__all__ = ["read_suite2p", "dff_from_suite2p", "Suite2pReader"]
 
 _BASELINES = ("running_percentile", "percentile")
+#: Plausible imaging frame rates (Hz); ops['fs'] outside is a corrupt or foreign file.
+FS_RANGE = (1e-3, 1e5)
 
 
 def _plane_folder(folder: Path) -> Path:
@@ -48,7 +56,7 @@ def _plane_folder(folder: Path) -> Path:
 def _load_rois(path: Path, n_rois: int | None) -> np.ndarray:
     """One ``(n_rois, n_frames)`` array, checked."""
     try:
-        arr = np.load(path, allow_pickle=False)
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise FormatError(f"could not be read as a numpy array ({exc}); expected a suite2p "
                           "(n_rois, n_frames) .npy file", path=path) from exc
@@ -59,10 +67,12 @@ def _load_rois(path: Path, n_rois: int | None) -> np.ndarray:
     return arr
 
 
-def _load_pickled(path: Path) -> Any:
+def _load_pickled(path: Path, trust: bool = False) -> Any:
     try:
-        # ops.npy and stat.npy are pickled by suite2p itself; only load trusted folders.
-        return np.load(path, allow_pickle=True)
+        # ops.npy and stat.npy are pickled by suite2p: unpickled through an allow-list
+        return load_npy_restricted(path, trust=trust)
+    except FormatError:
+        raise
     except (OSError, ValueError, EOFError) as exc:
         raise FormatError(f"could not be read ({type(exc).__name__}: {exc}); expected the "
                           "pickled suite2p file", path=path) from exc
@@ -143,6 +153,7 @@ def read_suite2p(
     baseline_window: float = 60.0,
     baseline_percentile: float = 8.0,
     use_iscell: bool = True,
+    trust: bool = False,
     verbose: bool | str | None = None,
 ) -> Recording:
     """Read one suite2p plane folder into a :class:`~neurodata.Recording`.
@@ -165,6 +176,9 @@ def read_suite2p(
         ``True``: keep only ROIs that suite2p's classifier marked as cells; ``iscell.npy``
         is then required and its absence is an error (we do not guess which ROIs are
         cells).  ``False``: keep every ROI; ``iscell.npy`` is optional.
+    trust : bool, default=False
+        Unpickle ``ops.npy``/``stat.npy`` without the allow-list (they may then run
+        code): only for folders you trust.
     verbose : bool or str or None
         Logging level for this call.
 
@@ -186,7 +200,8 @@ def read_suite2p(
         ``F.npy`` or ``ops.npy`` is missing, or ``iscell.npy`` with ``use_iscell=True``,
         or ``Fneu.npy`` with ``dff=True``.
     FormatError
-        Arrays of inconsistent shapes, ``ops`` without a positive ``fs``.
+        Arrays of inconsistent shapes, ``ops`` without a plausible ``fs`` (1 mHz to
+        100 kHz), pickles holding anything but plain data (unless ``trust=True``).
 
     Examples
     --------
@@ -197,6 +212,39 @@ def read_suite2p(
     if not root.is_dir():
         raise MissingFileError("no such folder; expected a suite2p plane folder (plane0/)",
                                path=root)
+    return _READER(root, neuropil_coefficient=neuropil_coefficient, dff=dff,
+                   baseline=baseline, baseline_window=baseline_window,
+                   baseline_percentile=baseline_percentile, use_iscell=use_iscell, trust=trust)
+
+
+class Suite2pReader(Reader):
+    """suite2p plane folders (see :func:`read_suite2p`)."""
+
+    name = "suite2p"
+    extensions = ("",)
+    modality = "calcium imaging"
+    library = "numpy.load (memory-mapped)"
+    keeps = ("F (or ΔF/F with neuropil correction), Fneu, deconvolved spks, frame rate from "
+             "ops['fs'], ROI centres (pixels), iscell label and probability; cells only by "
+             "default")
+    loader = "neurodata.io.read_suite2p"
+    folder = True
+    lazy = True
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_suite2p(path)
+
+    def read(self, root: Path, *, neuropil_coefficient: float = 0.7, dff: bool = False,
+             baseline: str = "running_percentile", baseline_window: float = 60.0,
+             baseline_percentile: float = 8.0, use_iscell: bool = True,
+             trust: bool = False) -> Recording:
+        return _read_plane(self, root, neuropil_coefficient, dff, baseline, baseline_window,
+                           baseline_percentile, use_iscell, trust)
+
+
+def _read_plane(reader: Reader, root: Path, neuropil_coefficient: float, dff: bool,
+                baseline: str, baseline_window: float, baseline_percentile: float,
+                use_iscell: bool, trust: bool) -> Recording:
     plane = _plane_folder(root)
     for required in ("F.npy", "ops.npy"):
         if not (plane / required).exists():
@@ -212,16 +260,20 @@ def read_suite2p(
 
     F = _load_rois(plane / "F.npy", None)
     n_rois, n_frames = F.shape
-    ops = _load_pickled(plane / "ops.npy")
+    ops = _load_pickled(plane / "ops.npy", trust)
     ops = ops.item() if isinstance(ops, np.ndarray) and ops.dtype == object and ops.ndim == 0 \
         else ops
     if not isinstance(ops, dict) or "fs" not in ops:
         raise FormatError("expected a pickled dict with the frame rate 'fs' (Hz); found "
                           f"{type(ops).__name__} without 'fs'", path=plane / "ops.npy")
-    rate = float(ops["fs"])
-    if not np.isfinite(rate) or rate <= 0:
-        raise FormatError(f"ops['fs'] = {ops['fs']!r}; expected a positive frame rate in Hz",
-                          path=plane / "ops.npy")
+    try:
+        rate = float(ops["fs"])
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"ops['fs'] = {ops['fs']!r} is not a number; expected the frame "
+                          "rate in Hz", path=plane / "ops.npy") from exc
+    if not (np.isfinite(rate) and FS_RANGE[0] <= rate <= FS_RANGE[1]):
+        raise FormatError(f"ops['fs'] = {ops['fs']!r}; expected a frame rate between "
+                          f"{FS_RANGE[0]:g} and {FS_RANGE[1]:g} Hz", path=plane / "ops.npy")
     sources = [plane / "F.npy", plane / "ops.npy"]
 
     iscell = np.ones(n_rois, bool)
@@ -242,15 +294,19 @@ def read_suite2p(
 
     pos = np.full((n_rois, 3), np.nan)
     if (plane / "stat.npy").exists():
-        stat = _load_pickled(plane / "stat.npy")
+        stat = _load_pickled(plane / "stat.npy", trust)
         if len(stat) != n_rois:
             raise FormatError(f"holds {len(stat)} ROI entries; expected {n_rois} as in F.npy",
                               path=plane / "stat.npy")
         for i, s in enumerate(stat):
             med = s.get("med") if isinstance(s, dict) else None
-            if med is not None and len(med) >= 2:
-                pos[i, 0], pos[i, 1] = float(med[1]), float(med[0])  # med is (row, column)
-            pos[i, 2] = float(s.get("iplane", 0)) if isinstance(s, dict) else np.nan
+            try:
+                if med is not None and len(med) >= 2:
+                    pos[i, 0], pos[i, 1] = float(med[1]), float(med[0])  # med is (row, col)
+                pos[i, 2] = float(s.get("iplane", 0)) if isinstance(s, dict) else np.nan
+            except (TypeError, ValueError) as exc:
+                raise FormatError(f"ROI {i}: 'med'/'iplane' are not numbers ({exc})",
+                                  path=plane / "stat.npy") from exc
         sources.append(plane / "stat.npy")
     else:
         logger.info("%s: no stat.npy; ROI positions unknown (NaN)", plane)
@@ -293,11 +349,12 @@ def read_suite2p(
                                  "baseline": baseline, "baseline_window_s": baseline_window,
                                  "baseline_percentile": baseline_percentile}})
     else:
-        calcium = TimeSeries(F[keep].T, rate=rate, channels=channels("a.u."), modality="calcium",
-                             name="calcium", attrs={**block_attrs, "signal": "F"})
+        calcium = TimeSeries(_lazy(F, keep), rate=rate, channels=channels("a.u."),
+                             modality="calcium", name="calcium",
+                             attrs={**block_attrs, "signal": "F"}, _path=str(plane / "F.npy"))
     blocks = [calcium]
     if Fneu is not None:
-        blocks.append(TimeSeries(Fneu[keep].T, rate=rate, channels=channels("a.u."),
+        blocks.append(TimeSeries(_lazy(Fneu, keep), rate=rate, channels=channels("a.u."),
                                  modality="calcium", name="neuropil",
                                  attrs={**block_attrs, "signal": "Fneu"}))
     if (plane / "spks.npy").exists():
@@ -305,15 +362,21 @@ def read_suite2p(
         if spks.shape != F.shape:
             raise FormatError(f"has shape {spks.shape}; expected {F.shape} like F.npy",
                               path=plane / "spks.npy")
-        blocks.append(TimeSeries(spks[keep].T, rate=rate, channels=channels("a.u."),
+        blocks.append(TimeSeries(_lazy(spks, keep), rate=rate, channels=channels("a.u."),
                                  modality="calcium", name="deconvolved",
                                  attrs={**block_attrs, "signal": "spks (deconvolved)"}))
         sources.append(plane / "spks.npy")
 
-    prov = make_provenance(sources=sources, loader="neurodata.io.read_suite2p",
-                           parameters=params, packages=("scipy",) if dff else ())
-    return Recording(blocks, session={"id": plane.parent.name or plane.name},
-                     provenance=prov)
+    known = {"F.npy", "Fneu.npy", "spks.npy", "iscell.npy", "stat.npy", "ops.npy"}
+    skipped = sorted(p.name for p in plane.iterdir() if p.is_file() and p.name not in known)
+    return reader.recording(blocks, path=plane, sources=sources, parameters=params,
+                            packages=("scipy",) if dff else (), skipped=skipped,
+                            session={"id": plane.parent.name or plane.name})
+
+
+def _lazy(arr: np.ndarray, keep: np.ndarray) -> LazyRows:
+    """(n_frames, n_kept) view of an (n_rois, n_frames) memory map."""
+    return LazyRows(arr, time_axis=1, columns=None if keep.size == arr.shape[0] else keep)
 
 
 def _sniff_suite2p(path: Path) -> bool:
@@ -321,8 +384,4 @@ def _sniff_suite2p(path: Path) -> bool:
         (p / "F.npy").exists() and (p / "ops.npy").exists() for p in path.glob("plane*"))
 
 
-register_reader(ReaderSpec(
-    "suite2p", ("",), "calcium imaging", read_suite2p, "numpy.load",
-    "F (or ΔF/F with neuropil correction), Fneu, deconvolved spks, frame rate from ops['fs'], "
-    "ROI centres (pixels), iscell label and probability; cells only by default",
-    folder=True, sniff=_sniff_suite2p))
+_READER = register(Suite2pReader())
