@@ -15,7 +15,7 @@ def _run(args: argparse.Namespace) -> int:
 
     res = run_benchmark(args.config, output=args.out, n_jobs=args.n_jobs,
                         cache_epochs=False if args.no_cache else None, force=args.force,
-                        plots=not args.no_plots, verbose=args.verbose or None)
+                        plots=not args.no_plots)  # progress: the CLI's log level (INFO)
     md = (res.run_dir / "summary.md").read_text()
     print(md, end="")
     print(f"{len(res.ran)} cell(s) computed, {len(res.skipped)} skipped; results in "
@@ -34,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "paired.png, manifest.json) and OUT/latest.json.")
     p.add_argument("config", help="benchmark config (YAML)")
     p.add_argument("--out", default=None, help="output folder (default: the config's)")
-    p.add_argument("--n-jobs", type=int, default=None, help="parallel cells")
+    p.add_argument("--n-jobs", type=int, default=None,
+                   help="parallel cells (default: the config's, else 1)")
     p.add_argument("--force", action="store_true", help="recompute finished cells")
     p.add_argument("--no-cache", action="store_true", help="cut epochs in every cell")
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
-    p.add_argument("-v", "--verbose", action="store_true", help="log progress")
     p.set_defaults(func=_run)

@@ -54,7 +54,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         ds = fetch(args.name, data_home=args.data_home,
                    download_if_missing=not args.no_download, base_url=args.base_url,
                    files=args.file or None, known_hash=known,
-                   allow_unverified=args.allow_unverified, verbose=args.verbose or None)
+                   allow_unverified=args.allow_unverified)  # progress: the CLI's log level
     except ValueError as exc:  # bad --known-hash text
         if isinstance(exc, NeurodataError):
             raise

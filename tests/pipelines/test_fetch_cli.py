@@ -56,8 +56,8 @@ def test_errors_are_one_line(capsys, tmp_path, physionet_mirror):
     assert err.startswith("neuroloom fetch: error: no dataset named 'nosuch'")
     assert "eegmmidb_s001" in err
     # R08 is not on the mirror: HTTP 404
-    code, out, err = run(capsys, "fetch", "eegmmidb_s001", "--data-home", str(home),
-                         "--base-url", url, "--file", "S001/S001R08.edf")
+    code, out, err = run(capsys, "-q", "fetch", "eegmmidb_s001", "--data-home", str(home),
+                         "--base-url", url, "--file", "S001/S001R08.edf")  # -q: no progress
     assert code == 1 and "HTTP 404" in err and err.count("\n") == 1
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))
     code, out, err = run(capsys, "fetch", "eegmmidb_s001", "--data-home", str(home),
