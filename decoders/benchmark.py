@@ -248,7 +248,7 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
     >>> cfg["pipelines"][0]["name"], cfg["evaluations"][0]["scheme"]
     ('csp_lda', 'within_session')
     """
-    from .pipeline_registry import PIPELINES
+    from .pipeline_registry import resolve_pipeline
 
     if isinstance(config, Mapping):
         raw, where, base = dict(config), None, Path.cwd()
@@ -288,10 +288,10 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
         p = dict(p) if isinstance(p, dict) else {"name": str(p)}
         if "name" not in p:
             raise ValidationError(f"a pipeline entry needs 'name'; got {p!r}", path=where)
-        if p["name"] not in PIPELINES and ":" not in p["name"]:
-            raise ValidationError(
-                f"unknown pipeline {p['name']!r}; choose from {sorted(PIPELINES)} or give "
-                "'package.module:factory'", path=where)
+        try:  # names are looked up in the registry, never imported
+            resolve_pipeline(p["name"])
+        except ValidationError as exc:
+            raise ValidationError(exc.message, path=where) from None
         pipelines.append({"name": p["name"], "label": p.get("label", p["name"]),
                           "params": p.get("params") or {},
                           "n_permutations": p.get("n_permutations")})
@@ -345,6 +345,12 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _factory(name: str) -> Any:
+    from .pipeline_registry import resolve_pipeline
+
+    return resolve_pipeline(name)
+
+
 def _compute_cell(cell: dict[str, Any]) -> None:
     """Evaluate one cell and write its CSV atomically."""
     if cell["cache_dir"]:
@@ -354,21 +360,23 @@ def _compute_cell(cell: dict[str, Any]) -> None:
     p = cell["pipeline"]
     n_perm = p["n_permutations"] if p["n_permutations"] is not None else cell["n_perm"]
     ev = cell["evaluation"]
-    df = evaluate(ep, p["name"], scheme=ev["scheme"], n_splits=ev["n_splits"],
+    # The factory was resolved from the registry in the main process (run-time
+    # registrations included); a worker never resolves or imports a name itself.
+    from .pipeline_registry import make_pipeline
+
+    est = make_pipeline(cell["factory"], sfreq=ep.sfreq, random_state=cell["random_state"],
+                        params=p["params"]) if cell.get("factory") else p["name"]
+    df = evaluate(ep, est, scheme=ev["scheme"], n_splits=ev["n_splits"],
                   group_by=ev["group_by"], n_permutations=int(n_perm),
                   params=p["params"], pipeline_name=p["label"],
                   random_state=cell["random_state"])
     df.insert(0, "dataset", cell["dataset"]["name"])
     df.insert(1, "cell", cell["key"])
-    out = Path(cell["file"])
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    try:
+    from neurodata.atomic import atomic_path
+
+    # temporary file + fsync + rename; leftovers of killed workers are removed
+    with atomic_path(cell["file"], overwrite=True) as tmp:
         df.to_csv(tmp, index=False)
-        with open(tmp, "rb") as fh:  # fsync so a finished cell survives a crash
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _run_cell(cell: dict[str, Any], n_threads: int | None) -> dict[str, Any]:
@@ -628,6 +636,7 @@ def run_benchmark(
                 if ev["group_by"]:
                     key += f"-{ev['group_by']}"
                 cells.append({"key": key, "dataset": ds, "pipeline": p, "evaluation": ev,
+                              "factory": _factory(p["name"]),
                               "random_state": cfg["random_state"],
                               "n_perm": cfg["n_permutations"],
                               "cache_dir": str(cache_dir) if use_cache else None,

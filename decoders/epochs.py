@@ -163,8 +163,9 @@ class Epochs:
         text_cols = ("subject", "session", "run", "recording", "label", "class")
         meta = pd.read_csv(folder / "metadata.csv", dtype=dict.fromkeys(text_cols, str),
                            keep_default_na=False)
-        return cls(X=np.load(folder / "X.npy", mmap_mode="r" if mmap else None),
-                   y=np.load(folder / "y.npy"), classes=tuple(info["classes"]),
+        return cls(X=np.load(folder / "X.npy", mmap_mode="r" if mmap else None,
+                             allow_pickle=False),
+                   y=np.load(folder / "y.npy", allow_pickle=False), classes=tuple(info["classes"]),
                    sfreq=float(info["sfreq"]), tmin=float(info["tmin"]),
                    ch_names=list(info["ch_names"]), metadata=meta, params=info["params"],
                    n_rejected=int(info["n_rejected"]))

@@ -1,16 +1,20 @@
 """Pipeline names → estimator factories, for the benchmark grid and the CLI.
 
-A pipeline is named in a benchmark config either by a registered name (``csp_lda``,
-``fbcsp``, ``ts_lr``, ``ts_svm``, ``aug_cov``, ``eegnet``, ``shallow``, ``deep4``) or by
-an import path ``"package.module:factory"``; a factory takes keyword-only ``sfreq`` (Hz)
-and ``random_state`` and returns an unfitted scikit-learn estimator on
-(n_epochs, n_channels, n_times) arrays.  Import paths work in worker processes too,
-which a runtime registration would not.
+A pipeline is named in a benchmark config by a registered name: a built-in (``csp_lda``,
+``fbcsp``, ``ts_lr``, ``ts_svm``, ``aug_cov``, ``eegnet``, ``shallow``, ``deep4``,
+``rvq_tokens_lr``), a plug-in declared by an installed package under the entry-point
+group ``neuroloom.pipelines`` (``[project.entry-points."neuroloom.pipelines"]
+my_pipe = "my_pkg.pipes:make_my_pipe"``) or one registered at run time with
+:func:`register_pipeline`.  A name is only ever looked up, never imported: a config
+cannot make neuroloom import a module or call an attribute (``builtins:exec`` is an
+unknown pipeline).  A factory takes keyword-only ``sfreq`` (Hz) and ``random_state`` and
+returns an unfitted scikit-learn estimator on (n_epochs, n_channels, n_times) arrays.
+The benchmark runner resolves names in the main process and hands the factory itself to
+its workers, so run-time registrations reach them too.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,7 +24,11 @@ from neurodata.errors import ValidationError
 from . import pipelines_classical as pc
 from . import pipelines_tokens as pt
 
-__all__ = ["PIPELINES", "make_pipeline", "list_pipelines"]
+__all__ = ["PIPELINES", "ENTRY_POINT_GROUP", "make_pipeline", "list_pipelines",
+           "register_pipeline", "resolve_pipeline"]
+
+#: Entry-point group of pipeline plug-ins.
+ENTRY_POINT_GROUP = "neuroloom.pipelines"
 
 
 def _deep(model: str, *, sfreq: float = 160.0, random_state: Any = None) -> Any:
@@ -45,34 +53,89 @@ PIPELINES: dict[str, tuple[Callable[..., Any], str]] = {
 }
 
 
+_REGISTERED: dict[str, tuple[Callable[..., Any], str]] = {}
+
+
+def register_pipeline(name: str, factory: Callable[..., Any], description: str = "") -> None:
+    """Register ``factory`` under ``name`` for this process (configs can then name it).
+
+    Parameters
+    ----------
+    name : str
+        The name configs use; must not shadow a built-in.
+    factory : callable
+        ``factory(*, sfreq, random_state)`` → unfitted estimator.
+    description : str
+        One line for :func:`list_pipelines`.
+
+    Examples
+    --------
+    >>> from decoders.pipelines_classical import make_ts_lr
+    >>> register_pipeline("my_ts_lr", make_ts_lr, "tangent space + LR, my settings")
+    >>> "my_ts_lr" in list_pipelines()
+    True
+    """
+    if name in PIPELINES:
+        raise ValidationError(f"pipeline name {name!r} is built in; choose another name")
+    if not callable(factory):
+        raise ValidationError(f"pipeline {name!r}: the factory must be callable; got "
+                              f"{type(factory).__name__}")
+    _REGISTERED[name] = (factory, description)
+
+
+def _entry_points() -> dict[str, Any]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def list_pipelines() -> dict[str, str]:
-    """Registered pipeline names and their descriptions."""
-    return {name: desc for name, (_, desc) in PIPELINES.items()}
+    """Registered pipeline names (built-ins, plug-ins, run-time) and their descriptions."""
+    out = {name: desc for name, (_, desc) in PIPELINES.items()}
+    out.update({name: f"plug-in {ep.value}" for name, ep in _entry_points().items()
+                if name not in out})
+    out.update({name: desc for name, (_, desc) in _REGISTERED.items()})
+    return out
 
 
-def _resolve(name: str) -> Callable[..., Any]:
+def resolve_pipeline(name: str) -> Callable[..., Any]:
+    """The factory registered under ``name`` (never imports ``name`` itself).
+
+    Raises
+    ------
+    ValidationError
+        ``name`` is not registered (the message lists the names that are).
+    """
+    if not isinstance(name, str):
+        raise ValidationError(f"a pipeline name must be a string; got {name!r}")
     if name in PIPELINES:
         return PIPELINES[name][0]
-    if ":" in name:
-        mod, _, attr = name.partition(":")
+    if name in _REGISTERED:
+        return _REGISTERED[name][0]
+    ep = _entry_points().get(name)
+    if ep is not None:  # declared by an installed package, not by the config
         try:
-            return getattr(importlib.import_module(mod), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ValidationError(f"pipeline {name!r}: cannot import {attr!r} from {mod!r} "
-                                  f"({exc})") from None
-    raise ValidationError(
-        f"unknown pipeline {name!r}; choose from {sorted(PIPELINES)} or give "
-        "'package.module:factory'")
+            return ep.load()
+        except Exception as exc:  # noqa: BLE001 - a broken plug-in is a config problem
+            raise ValidationError(f"pipeline plug-in {name!r} ({ep.value}) failed to load: "
+                                  f"{type(exc).__name__}: {exc}") from None
+    hint = (" (import paths like 'module:attr' are not accepted: a config never makes "
+            "neuroloom import code; register the factory with "
+            "decoders.pipeline_registry.register_pipeline or declare it under the "
+            f"entry-point group {ENTRY_POINT_GROUP!r})") if ":" in name or "." in name else ""
+    raise ValidationError(f"unknown pipeline {name!r}; choose from "
+                          f"{sorted(list_pipelines())}{hint}")
 
 
-def make_pipeline(name: str, *, sfreq: float = 160.0, random_state: Any = None,
+def make_pipeline(name: str | Callable[..., Any], *, sfreq: float = 160.0, random_state: Any = None,
                   params: dict[str, Any] | None = None) -> Any:
     """A fresh, unfitted estimator for pipeline ``name``.
 
     Parameters
     ----------
-    name : str
-        Registered name (see :func:`list_pipelines`) or ``"package.module:factory"``.
+    name : str or callable
+        Registered name (see :func:`list_pipelines`) or a factory already resolved by
+        :func:`resolve_pipeline`.
     sfreq : float, default=160.0
         Sampling rate of the epochs, Hz.
     random_state : int or None
@@ -83,14 +146,15 @@ def make_pipeline(name: str, *, sfreq: float = 160.0, random_state: Any = None,
     Raises
     ------
     ValidationError
-        Unknown name or unimportable factory.
+        Unknown name or a plug-in that fails to load.
 
     Examples
     --------
     >>> make_pipeline("csp_lda").steps[-1][0]
     'lda'
     """
-    est = _resolve(name)(sfreq=sfreq, random_state=random_state)
+    factory = name if callable(name) else resolve_pipeline(name)
+    est = factory(sfreq=sfreq, random_state=random_state)
     if params:
         try:
             est.set_params(**params)

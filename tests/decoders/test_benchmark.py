@@ -10,13 +10,17 @@ import pandas as pd
 import pytest
 
 from decoders.benchmark import DecodingError, config_hash, load_config, run_benchmark
+from decoders.pipeline_registry import list_pipelines, register_pipeline
 from neurodata.errors import MissingFileError, ValidationError
 from pipelines.cli import main
 
 from .conftest import planted_recording
+from .flaky_pipeline import make_flaky
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-FLAKY = "tests.decoders.flaky_pipeline:make_flaky"
+FLAKY = "flaky_test"  # registered, not imported by name (configs never import code)
+register_pipeline(FLAKY, make_flaky, "fails while a flag file exists (tests)") \
+    if FLAKY not in list_pipelines() else None
 
 
 @pytest.fixture(scope="module")
