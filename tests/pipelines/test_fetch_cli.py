@@ -12,6 +12,18 @@ from tests.neurodata.test_datasets import loopback_server
 from tests.pipelines.cli_runner import run
 
 
+@pytest.fixture(autouse=True)
+def _pooch_logs_to_this_stderr():
+    """pooch's log handler keeps the stderr it was made with (an earlier test's capture,
+    closed by now); the CLI shows its INFO lines by default, so point it here."""
+    import sys
+
+    import pooch
+
+    for handler in pooch.get_logger().handlers:
+        handler.stream = sys.stderr
+
+
 def test_list(capsys, tmp_path):
     code, out, err = run(capsys, "fetch", "--list", "--data-home", str(tmp_path))
     assert code == 0, err
