@@ -86,9 +86,13 @@ class Recording:
         stimuli: Mapping[str, Any] | None = None,
         provenance: Mapping[str, Any] | None = None,
     ):
-        self.timeseries: dict[str, TimeSeries] = _as_dict(timeseries, "timeseries")
-        self.spikes: dict[str, SpikeTrains] = _as_dict(spikes, "spikes")
-        self.connectivity: dict[str, Connectivity] = _as_dict(connectivity, "connectivity")
+        from .blocks import Blocks  # rec.timeseries["meg"] names the blocks there are
+
+        self.timeseries: dict[str, TimeSeries] = Blocks(_as_dict(timeseries, "timeseries"),
+                                                        kind="timeseries")
+        self.spikes: dict[str, SpikeTrains] = Blocks(_as_dict(spikes, "spikes"), kind="spikes")
+        self.connectivity: dict[str, Connectivity] = Blocks(
+            _as_dict(connectivity, "connectivity"), kind="connectivity")
         if events is None:
             events = Events()
         elif not isinstance(events, Events):
