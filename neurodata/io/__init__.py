@@ -9,6 +9,7 @@ means adding a file.  Reader modules import their heavy libraries (nibabel, pynw
 import importlib as _importlib
 import pkgutil as _pkgutil
 
+from ._base import FunctionReader, Reader, register
 from ._registry import ReaderSpec, find_reader, load, register_reader, supported_formats
 from .celegans import (
     attach_connectome,
@@ -27,7 +28,10 @@ for _info in sorted(_pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if not _info.name.startswith("_"):
         _importlib.import_module(f"{__name__}.{_info.name}")
 
+from .conformance import ConformanceError, check_reader  # noqa: E402 - after the readers
+
 __all__ = ["load", "supported_formats", "find_reader", "register_reader", "ReaderSpec",
+           "Reader", "FunctionReader", "register", "check_reader", "ConformanceError",
            "read_edf", "read_bdf", "read_fif", "read_nifti", "to_nifti", "timeseries_to_nifti",
            "read_fmri_events", "read_nwb", "read_suite2p", "dff_from_suite2p",
            "read_celegans_traces", "read_connectome", "load_connectome", "attach_connectome",

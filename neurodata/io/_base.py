@@ -57,7 +57,8 @@ from ..provenance import make_provenance
 from ..recording import Recording
 from ._registry import ReaderSpec, register_reader
 
-__all__ = ["Reader", "register", "wrap_errors", "PARSER_ERRORS"]
+__all__ = ["Reader", "FunctionReader", "register", "wrap_errors", "is_parser_error",
+           "PARSER_ERRORS"]
 
 #: What third-party parsers raise on bad bytes (mapped to FormatError by the base).
 PARSER_ERRORS: tuple[type[BaseException], ...] = (
@@ -65,6 +66,22 @@ PARSER_ERRORS: tuple[type[BaseException], ...] = (
     RuntimeError, AssertionError, UnicodeDecodeError, zlib.error, zipfile.BadZipFile,
     struct.error, NotImplementedError, OverflowError,
 )
+
+
+#: Modules whose own exception classes mean "these bytes are not parseable" (scipy's
+#: MatReadError, csv.Error, pickle.UnpicklingError, h5py/hdmf/nibabel/mne errors).
+PARSER_MODULES: tuple[str, ...] = (
+    "scipy.io", "csv", "_csv", "pickle", "_pickle", "h5py", "hdmf", "pynwb", "nibabel", "mne",
+    "mne_bids", "openpyxl", "zipfile", "gzip", "xml", "json", "pandas.errors", "numpy",
+)
+
+
+def is_parser_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a parser's complaint about its input (not a bug of ours)."""
+    if isinstance(exc, PARSER_ERRORS + (MemoryError,)):
+        return True
+    module = type(exc).__module__ or ""
+    return any(module == m or module.startswith(m + ".") for m in PARSER_MODULES)
 
 
 def wrap_errors(exc: BaseException, path: Path, what: str) -> NeurodataError:
@@ -152,8 +169,10 @@ class Reader:
             raise
         except MemoryError as exc:
             raise wrap_errors(exc, p, self.name) from None
-        except PARSER_ERRORS as exc:
-            raise wrap_errors(exc, p, self.name) from exc
+        except Exception as exc:
+            if is_parser_error(exc):
+                raise wrap_errors(exc, p, self.name) from exc
+            raise
 
     def sources(self, path: Path) -> list[Path]:
         """Files whose bytes the recording comes from (hashed into provenance)."""
@@ -205,6 +224,34 @@ class Reader:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} ({' '.join(self.extensions)})>"
+
+
+class FunctionReader(Reader):
+    """The reader base around a plain reading function (a registry entry without a class).
+
+    ``nd.load`` then gives the function the base's path checks, error wrapping and the
+    ``provenance["skipped"]`` key (empty: a function reader lists nothing it skipped
+    unless it sets the key itself).
+    """
+
+    def __init__(self, spec: ReaderSpec):
+        self.name = spec.name
+        self.extensions = tuple(spec.extensions)
+        self.modality, self.library, self.keeps = spec.modality, spec.library, spec.keeps
+        self.folder = spec.folder
+        self.function = spec.reader
+        self.loader = f"{getattr(spec.reader, '__module__', '')}." \
+                      f"{getattr(spec.reader, '__qualname__', '')}"
+        self._sniff = spec.sniff
+
+    def sniff(self, path: Path) -> bool:
+        return bool(self._sniff(path)) if self._sniff is not None else True
+
+    def read(self, path: Path, **options: Any) -> Recording:
+        rec = self.function(path, **options)
+        if isinstance(rec, Recording):
+            rec.provenance.setdefault("skipped", [])
+        return rec
 
 
 def register(reader: Reader) -> Reader:

@@ -53,7 +53,18 @@ _READERS: list[ReaderSpec] = []
 
 
 def register_reader(spec: ReaderSpec) -> ReaderSpec:
-    """Add a reader; later registrations win for the same extension."""
+    """Add a reader; later registrations win for the same extension.
+
+    ``spec.reader`` may be a :class:`~neurodata.io.Reader` instance or a plain function
+    ``reader(path, **options) -> Recording``; a function is wrapped in the reader base,
+    so :func:`load` gives it the same path checks, error wrapping and provenance keys.
+    """
+    from ._base import FunctionReader, Reader
+
+    if not isinstance(spec.reader, Reader):
+        spec = ReaderSpec(spec.name, spec.extensions, spec.modality, FunctionReader(spec),
+                          spec.library, spec.keeps, folder=spec.folder, sniff=spec.sniff)
+    _READERS[:] = [s for s in _READERS if s.name != spec.name]
     _READERS.insert(0, spec)
     return spec
 
@@ -91,7 +102,7 @@ def find_reader(path: str | os.PathLike, format: str | None = None) -> ReaderSpe
             try:
                 if spec.sniff(p):
                     return spec
-            except (OSError, ValueError):
+            except Exception:  # a sniff that cannot parse the content: not its format
                 continue
     fallback = [s for s in candidates if s.sniff is None]
     if fallback:
