@@ -197,6 +197,9 @@ def _run_task(task: ConversionTask, force: bool) -> dict[str, Any]:
             return _summary_row(task, "skipped")
         task.output.parent.mkdir(parents=True, exist_ok=True)
         rec = load(task.source, format=task.format, **task.options)
+        from .naming import apply_metadata  # subject/run from BIDS and EEGMMIDB file names
+
+        apply_metadata(rec, from_name=task.source)
         rec.save(task.output, overwrite=True)
         validate(task.output).raise_if_invalid()
         return _summary_row(task, "converted")
