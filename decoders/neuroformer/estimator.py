@@ -202,7 +202,8 @@ class Neuroformer(BaseEstimator):
     # -- fit ---------------------------------------------------------------------------
     @verbose
     def fit(self, windows: TokenWindows, val: TokenWindows | None = None, *,
-            resume: bool = False, verbose: bool | str | None = None) -> Neuroformer:
+            resume: bool = False, stop_after: int | None = None,
+            verbose: bool | str | None = None) -> Neuroformer:
         """Build the network for ``windows`` and train it.
 
         Parameters
@@ -213,6 +214,9 @@ class Neuroformer(BaseEstimator):
             Validation chunks from a disjoint block (same vocabulary and grid).
         resume : bool, default=False
             Continue from ``checkpoint_dir/last.pt`` (must hold the same vocabulary).
+        stop_after : int or None
+            Stop after this many epochs (the learning-rate schedule still spans
+            ``epochs``); a later ``fit(..., resume=True)`` continues the same run.
         verbose : bool or str or None
             Log level for this call.
 
@@ -249,7 +253,8 @@ class Neuroformer(BaseEstimator):
         self.history_ = train_network(
             self.net_, self._standardized(windows),
             None if val is None else self._standardized(val), self._train_config(),
-            meta=self._meta(), checkpoint_dir=self.checkpoint_dir, resume=resume)
+            meta=self._meta(), checkpoint_dir=self.checkpoint_dir, resume=resume,
+            stop_after=stop_after)
         return self
 
     # -- persistence -------------------------------------------------------------------

@@ -183,7 +183,7 @@ def finetune_behaviour(model: Any, windows: TokenWindows, *, n_windows: int | No
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            tot += float(loss) * len(order[s:s + batch_size])
+            tot += float(loss.detach()) * len(order[s:s + batch_size])
         hist.append(tot / len(order))
     for p in net.parameters():
         p.requires_grad_(True)

@@ -166,6 +166,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def train_network(net: torch.nn.Module, train: TokenWindows, val: TokenWindows | None,
                   config: TrainConfig, *, meta: dict[str, Any] | None = None,
                   checkpoint_dir: str | Path | None = None, resume: bool = False,
+                  stop_after: int | None = None,
                   verbose: bool | str | None = None) -> list[dict[str, Any]]:
     """Train ``net`` on the chunks of ``train``; validate on ``val`` every epoch.
 
@@ -181,6 +182,9 @@ def train_network(net: torch.nn.Module, train: TokenWindows, val: TokenWindows |
         Where ``last.pt`` / ``best.pt`` go (rank 0 only).
     resume : bool, default=False
         Continue from ``checkpoint_dir/last.pt`` when it exists.
+    stop_after : int or None
+        Return after this many epochs in total (the schedule still spans
+        ``config.epochs``), e.g. to fit a cluster job's time limit; ``resume`` continues.
     verbose : bool or str or None
         Log level for this call; a tqdm bar shows progress unless silenced.
 
@@ -234,7 +238,8 @@ def train_network(net: torch.nn.Module, train: TokenWindows, val: TokenWindows |
 
         bar = tqdm(total=total, initial=step, desc="neuroformer", unit="step", leave=False)
     model.train()
-    for epoch in range(start_epoch, config.epochs):
+    last_epoch = config.epochs if stop_after is None else min(config.epochs, int(stop_after))
+    for epoch in range(start_epoch, last_epoch):
         if step >= total:
             break
         order = np.random.default_rng(config.seed + epoch).permutation(len(train))
