@@ -362,7 +362,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         with nd.open(path) as rec:
             summary = rec.summary()
     else:  # a source file: summarise what conversion would produce
-        summary = nd.load(path, format=args.format).summary()
+        from neurodata.naming import apply_metadata
+
+        sample = _bundled_sample(path) if args.format is None and path.is_file() else None
+        rec = nd.load_sample(sample) if sample else nd.load(path, format=args.format)
+        apply_metadata(rec, from_name=path)
+        summary = rec.summary()
         summary["path"] = str(path)
     print(json.dumps(summary, indent=2, default=str) if args.json else _format_info(summary))
     return 0
@@ -407,8 +412,8 @@ def cmd_formats(args: argparse.Namespace) -> int:
     table = nd.supported_formats()
     rows = [{k: str(v) for k, v in r.items()} for r in table.to_dict("records")]
     for r in rows:
-        r["detail"] = f"reader {r['reader']}; keeps {r['keeps']}"
-    print(_listing(rows, ["format", "extensions", "modality"], "detail"))
+        r["detail"] = f"{r['modality']}; reader {r['reader']}; keeps {r['keeps']}"
+    print(_listing(rows, ["format", "extensions"], "detail"))
     return 0
 
 

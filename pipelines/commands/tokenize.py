@@ -66,10 +66,10 @@ def _check_output(out: Path, overwrite: bool) -> None:
 
 def cmd_tokenize_train(args: argparse.Namespace) -> int:
     """Run ``neuroloom tokenize train``."""
+    out = Path(args.output)
+    _check_output(out, args.overwrite)  # before importing torch or reading anything
     from decoders.tokenizers import RVQTokenizer, SpikeTokenizer
 
-    out = Path(args.output)
-    _check_output(out, args.overwrite)
     recs = [_open(p) for p in args.input]
     if args.kind == "spike":
         blocks = [_pick_spikes(r, args.block, p) for r, p in zip(recs, args.input, strict=True)]
@@ -94,14 +94,14 @@ def cmd_tokenize_train(args: argparse.Namespace) -> int:
 
 def cmd_tokenize_encode(args: argparse.Namespace) -> int:
     """Run ``neuroloom tokenize encode``."""
+    out = Path(args.output)
+    _check_output(out, args.overwrite)  # before importing torch or reading anything
     import numpy as np
 
     from decoders.tokenizers import RVQTokenizer, SpikeTokenizer
     from neurodata.errors import FormatError
 
     tpath = Path(args.tokenizer)
-    out = Path(args.output)
-    _check_output(out, args.overwrite)
     rec = _open(args.input)
     tmp = out.with_name(out.name + ".tmp.npz")
     if tpath.suffix.lower() == ".json":
