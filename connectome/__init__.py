@@ -10,8 +10,13 @@
 - Simulators with planted ground truth: :func:`simulate_calcium_communities`,
   :func:`planted_weighted_graph`, :func:`simulate_switching_glm`.
 
-Estimators take numpy arrays with documented shapes; converting from neurodata objects
-happens in the callers (the ``neuroloom`` CLI in :mod:`pipelines`).
+- Analyses end to end (arrays or recordings in, typed results out; what the ``neuroloom``
+  commands run): :func:`glmhmm_analysis` (with :func:`split_blocks`,
+  :func:`compare_models`, :func:`state_behavior_summary`, :func:`load_structural_matrix`)
+  and :func:`connectome_analysis` (with :func:`load_structural`, :func:`enrichment_table`).
+
+Estimators take numpy arrays with documented shapes; the recording-to-array step is in
+:mod:`neurodata` (:func:`neurodata.load_counts`, :func:`neurodata.load_traces`).
 """
 
 from .affinity import AffinityInputError, AffinityTensor, fold_pairs, pair_indices, sliding_affinity
@@ -27,10 +32,13 @@ from .communities import (
     sbm_communities,
     structural_enrichment,
 )
+from .connectome_analysis import ConnectomeAnalysis, connectome_analysis
 from .glm import CouplingGLM, GLMInputError, check_trials
 from .glm_basis import exponential_basis, history_features, raised_cosine_basis
+from .glmhmm_analysis import GLMHMMAnalysis, glmhmm_analysis
 from .hmm import ForwardBackwardResult, HMMInputError, forward_backward, viterbi
 from .hmmglm import HMMGLM
+from .model_comparison import ModelComparison, compare_models, split_blocks
 from .ntf import CPResult, NonnegCP, NTFInputError, factor_match_score, match_components, nonneg_cp
 from .plotting_hmmglm import plot_connectome, plot_state_posteriors, plot_state_weights
 from .plotting_ntf import (
@@ -47,7 +55,9 @@ from .simulate_communities import (
     simulate_calcium_communities,
 )
 from .simulate_switching import SwitchingSimulation, simulate_switching_glm
+from .state_behavior import state_behavior_summary
 from .state_matching import StateMatch, match_states
+from .structural import enrichment_table, load_structural, load_structural_matrix
 
 __all__ = [
     "AffinityTensor", "AffinityInputError", "sliding_affinity", "pair_indices", "fold_pairs",
@@ -62,4 +72,7 @@ __all__ = [
     "history_features", "forward_backward", "viterbi", "ForwardBackwardResult", "HMMInputError",
     "HMMGLM", "simulate_switching_glm", "SwitchingSimulation", "match_states", "StateMatch",
     "plot_state_posteriors", "plot_state_weights", "plot_connectome",
+    "split_blocks", "compare_models", "ModelComparison", "state_behavior_summary",
+    "load_structural_matrix", "load_structural", "enrichment_table",
+    "glmhmm_analysis", "GLMHMMAnalysis", "connectome_analysis", "ConnectomeAnalysis",
 ]

@@ -14,6 +14,7 @@ import functools
 import inspect
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -27,11 +28,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["logger", "set_log_level", "use_log_level", "verbose", "progress_enabled", "warn"]
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the *current* ``sys.stderr`` at each message, not the one present when
+    the handler was made (a replaced or closed stderr, as under pytest's capture or in a
+    notebook, must not break later messages)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D102
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; ignore
+        pass
+
+
 def _ensure_handler() -> None:
     global _handler_installed
     if _handler_installed:
         return
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
     if logger.level == logging.NOTSET:

@@ -302,10 +302,17 @@ def test_irregular_needs_rate_and_output_is_kept(worm, planted, tmp_path, capsys
 
 
 def test_module_examples_run():
-    """The docstring examples of the command module (one reads the bundled real sample)."""
+    """The docstring examples of the command and analysis modules (two read the bundled
+    real sample)."""
     import doctest
+    import importlib
 
-    import pipelines.commands.connectome as module
-
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 4 and result.failed == 0
+    attempted = 0
+    # by module path: the package re-exports functions of the same name as a submodule
+    for name in ("pipelines.commands.connectome", "neurodata.traces", "connectome.structural",
+                 "connectome.connectome_analysis"):
+        module = importlib.import_module(name)
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, name
+        attempted += result.attempted
+    assert attempted >= 4
