@@ -43,6 +43,7 @@ then registers one instance with :func:`register`::
 
 from __future__ import annotations
 
+import inspect
 import os
 import struct
 import zipfile
@@ -52,7 +53,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import FormatError, MissingFileError, NeurodataError
-from ..log import warn
+from ..log import use_log_level, warn
 from ..provenance import make_provenance
 from ..recording import Recording
 from ._registry import ReaderSpec, register_reader
@@ -161,8 +162,14 @@ class Reader:
             raise FormatError(f"is a folder; {self.name} reads a file", path=p)
         return p
 
-    def __call__(self, path: str | os.PathLike, **options: Any) -> Recording:
+    def __call__(self, path: str | os.PathLike, *, verbose: bool | str | None = None,
+                 **options: Any) -> Recording:
+        if verbose is not None:
+            with use_log_level(verbose):
+                return self(path, **options)
         p = self.check_path(path)
+        # an unknown option is the caller's mistake (TypeError), not a bad file
+        inspect.signature(self.read).bind(p, **options)
         try:
             return self.read(p, **options)
         except NeurodataError:

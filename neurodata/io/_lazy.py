@@ -35,6 +35,10 @@ class LazyRows:
     read : callable or None
         ``read(start, stop) -> (stop - start, n_source_columns)`` replacing the default
         indexing (e.g. a NIfTI proxy read of volumes ``[start, stop)``).
+    shape : tuple of 2 int or None
+        The source's 2-D shape when ``source.shape`` is not (with ``read``).
+    owner : object or None
+        Kept alive with the view (the open file the source lives in).
 
     Examples
     --------
@@ -51,8 +55,9 @@ class LazyRows:
     def __init__(self, source: Any, *, time_axis: int = 0, columns: Sequence[int] | None = None,
                  scale: float = 1.0, offset: float = 0.0,
                  read: Callable[[int, int], np.ndarray] | None = None,
-                 shape: tuple[int, int] | None = None):
+                 shape: tuple[int, int] | None = None, owner: Any = None):
         self._source = source
+        self._owner = owner
         self._time_axis = int(time_axis)
         src_shape = tuple(int(s) for s in (shape or source.shape))
         if len(src_shape) != 2:

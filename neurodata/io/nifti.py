@@ -30,6 +30,7 @@ from ..log import logger, verbose, warn
 from ..provenance import make_provenance
 from ..recording import Recording
 from ..timeseries import TimeSeries
+from ._lazy import LazyRows
 from ._registry import ReaderSpec, register_reader
 
 __all__ = ["read_nifti", "to_nifti", "timeseries_to_nifti", "read_fmri_events",
@@ -530,7 +531,12 @@ def read_nifti(
             raise ValidationError(f"runs has shape {runs.shape}; expected ({n_vol},), one run "
                                   "index per volume", path=p)
 
-    data4 = np.asanyarray(img.dataobj)  # scaled by nibabel when scl_slope is set
+    cleaning = confounds is not None or detrend or standardize or high_pass or low_pass
+    # An uncompressed .nii is memory-mapped by nibabel: voxel signals are read volume
+    # block by volume block when sliced or saved.  gzip cannot seek, so a .nii.gz (and
+    # atlas signals or cleaning, which need every volume) is read whole.
+    lazy = atlas_img is None and not cleaning and _seekable(img)
+    data4 = None if lazy else np.asanyarray(img.dataobj)  # scaled when scl_slope is set
     affine = np.asarray(img.affine, dtype=np.float64)
     frame = _coord_frame(img)
     attrs: dict[str, Any] = {"source": "nifti", "tr_s": tr_s, "tr_source": tr_from,
@@ -539,7 +545,10 @@ def read_nifti(
     if atlas_img is None:
         keep = mask_bool if mask_bool is not None else np.ones(img.shape[:3], bool)
         ijk = np.argwhere(keep)  # C order, the order nilearn's NiftiMasker uses
-        data = np.asarray(data4[keep], dtype=np.float32).T  # (T, V)
+        if lazy:
+            data = _lazy_voxels(img, keep, ijk.shape[0])
+        else:
+            data = np.asarray(data4[keep], dtype=np.float32).T  # (T, V)
         xyz = (affine[:3, :3] @ ijk.T + affine[:3, 3:4]).T * _MM
         channels = make_channels([f"v_{i}_{j}_{k}" for i, j, k in ijk], types="voxel",
                                  units="a.u.", positions=xyz, coord_frame=frame)
@@ -555,7 +564,7 @@ def read_nifti(
                 data.shape[1], kind)
 
     steps = []
-    if confounds is not None or detrend or standardize or high_pass or low_pass:
+    if cleaning:
         from nilearn import signal
 
         clean_params = {"detrend": bool(detrend), "standardize": standardize,
@@ -584,6 +593,25 @@ def read_nifti(
     stem = p.name[:-7] if p.name.lower().endswith(".nii.gz") else p.stem
     return Recording([ts], events=ev, subject=subject,
                      session={"id": stem, **dict(session or {})}, provenance=prov)
+
+
+def _seekable(img: Any) -> bool:
+    """Whether nibabel reads this image's volumes without decompressing from the start."""
+    fname = img.get_filename() or ""
+    return not fname.lower().endswith((".gz", ".bz2", ".zst")) and img.in_memory is False
+
+
+def _lazy_voxels(img: Any, keep: np.ndarray, n_vox: int) -> LazyRows:
+    """(n_volumes, n_voxels) view reading volumes ``[a, b)`` from the image on demand."""
+    proxy = img.dataobj
+    full = bool(keep.all())
+
+    def read(start: int, stop: int) -> np.ndarray:
+        vols = np.asarray(proxy[..., start:stop], dtype=np.float32)
+        flat = vols.reshape(-1, stop - start) if full else vols[keep]
+        return flat.T
+
+    return LazyRows(None, read=read, shape=(int(img.shape[3]), n_vox), owner=img)
 
 
 def _atlas_signals(data4, atlas_img, atlas_labels, mask_bool, affine, frame, where):

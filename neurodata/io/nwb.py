@@ -12,10 +12,19 @@ What we keep (Rübel et al. 2022, eLife 11:e78362; schema at https://nwb-schema.
 - ``trials``, ``epochs`` and every other ``TimeIntervals`` table → events;
 - subject (id, species, sex, age, genotype) and session (id, start time, description).
 
+- plain ``TimeSeries`` (and subclasses such as ``ElectricalSeries``) in ``acquisition``
+  or in any other processing module → blocks; 1-D series that share their timing in one
+  container (e.g. one series per neuron) are gathered into one block, a channel each;
+  modality ``calcium`` when the name, unit or description says fluorescence/calcium/ΔF/F;
+
 Values are ``data × conversion + offset`` (NWB's rule for reaching the series' ``unit``),
 in float32.  A series sampled at a constant rate keeps ``rate`` and ``starting_time``;
-one with ``timestamps`` becomes an irregular block.  Arrays are read into memory while
-the file is open; the file is not kept open.
+one with ``timestamps`` becomes an irregular block.  Signal data stay in the file until
+sliced or saved (the file is kept open by the blocks).  What the file holds but the
+reader does not convert (images, stimulus templates, analysis objects, ...) is listed in
+``provenance["skipped"]`` and warned about.  External links, virtual datasets and
+external raw storage (which would read other files) are refused unless
+``allow_external=True``.
 """
 
 from __future__ import annotations
@@ -29,16 +38,20 @@ import numpy as np
 import pandas as pd
 
 from ..channels import make_channels
-from ..errors import FormatError, MissingFileError, ValidationError
+from ..errors import FormatError, ValidationError
 from ..events import Events
 from ..log import logger, verbose, warn
-from ..provenance import make_provenance
 from ..recording import Recording
 from ..spikes import SpikeTrains
 from ..timeseries import TimeSeries
-from ._registry import ReaderSpec, register_reader
+from ._base import Reader, register
+from ._hdf5_links import external_references
+from ._lazy import LazyRows
 
-__all__ = ["read_nwb"]
+__all__ = ["read_nwb", "NWBReader"]
+
+#: Words in a plain series' name, unit or description that mark calcium activity.
+_CALCIUM_WORDS = ("fluoresc", "calcium", "dff", "df/f", "dfof", "gcamp", "deltaf", "ca2+")
 
 #: Plane-segmentation columns that name an ROI, in order of preference.
 _ROI_LABEL_COLUMNS = ("label", "roi_name", "neuron_name", "name", "cell_type", "location")
@@ -48,7 +61,7 @@ _AXES = ("x", "y", "z")
 
 
 # ---------------------------------------------------------------------------- checks
-def _check_hdf5_nwb(path: Path) -> None:
+def _check_hdf5_nwb(path: Path, allow_external: bool = False) -> None:
     """Raise FormatError unless ``path`` is an NWB 2 HDF5 file with well-timed series."""
     import h5py
 
@@ -75,6 +88,12 @@ def _check_hdf5_nwb(path: Path) -> None:
                 broken.append("/" + name)
 
         f.visititems(visit)
+        outside = [] if allow_external else external_references(f)
+    if outside:
+        raise FormatError(
+            f"would read outside the file: {'; '.join(outside[:3])}"
+            f"{f' and {len(outside) - 3} more' if len(outside) > 3 else ''}; pass "
+            "allow_external=True if you trust the files it points at", path=path)
     if broken:
         raise FormatError(
             f"series {', '.join(broken[:5])} has neither timestamps nor starting_time/rate; "
@@ -83,18 +102,27 @@ def _check_hdf5_nwb(path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- series
-def _values(series: Any, where: Path) -> np.ndarray:
-    """``data × conversion + offset`` as float32 of shape (T, C)."""
-    data = np.asarray(series.data[()])
-    if data.ndim == 0:
+def _values(series: Any, where: Path, owner: Any = None) -> LazyRows:
+    """``data × conversion + offset`` as a lazy float32 view of shape (T, C)."""
+    data = series.data
+    shape = tuple(int(n) for n in getattr(data, "shape", np.shape(data)))
+    if len(shape) == 0:
         raise FormatError(f"series {series.name!r} holds a scalar; expected (time, ...) data",
                           path=where)
-    data = data.reshape(data.shape[0], -1) if data.ndim != 1 else data[:, None]
     conv = float(getattr(series, "conversion", 1.0) or 1.0)
     offset = float(getattr(series, "offset", 0.0) or 0.0)
-    if conv != 1.0 or offset != 0.0:
-        data = data.astype(np.float64) * conv + offset
-    return data.astype(np.float32, copy=False)
+    if not (np.isfinite(conv) and np.isfinite(offset)):
+        raise FormatError(f"series {series.name!r} has conversion={conv}, offset={offset}; "
+                          "expected finite numbers", path=where)
+    n_cols = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    if len(shape) == 2:
+        return LazyRows(data, scale=conv, offset=offset, owner=owner)
+
+    def read(start: int, stop: int) -> np.ndarray:
+        return np.asarray(data[start:stop]).reshape(stop - start, n_cols)
+
+    return LazyRows(data, scale=conv, offset=offset, read=read, shape=(shape[0], n_cols),
+                    owner=owner)
 
 
 def _timing(series: Any, n_times: int, where: Path) -> dict[str, Any]:
@@ -163,27 +191,83 @@ def _behavior_channels(series: Any, n_cols: int) -> pd.DataFrame:
     return make_channels(names, types="behavior", units=str(series.unit), labels=name)
 
 
-def _collect_series(nwbfile: Any) -> list[tuple[str, str, Any, str]]:
-    """``(container name, series name, series, kind)`` for everything we read."""
+def _plain_kind(series: Any) -> str:
+    text = " ".join(str(getattr(series, k, "") or "") for k in ("name", "unit", "description"))
+    return "calcium" if any(w in text.lower() for w in _CALCIUM_WORDS) else "misc"
+
+
+def _collect_series(nwbfile: Any) -> tuple[list[tuple[str, str, Any, str]], list[str]]:
+    """``(container, series name, series, kind)`` for everything we read, and the
+    ``where (type)`` of every object we do not convert."""
     from pynwb import TimeSeries as NWBTimeSeries
-    from pynwb.ophys import DfOverF, Fluorescence
+    from pynwb.image import ImageSeries
+    from pynwb.ophys import DfOverF, Fluorescence, ImageSegmentation
 
     found: list[tuple[str, str, Any, str]] = []
+    skipped: list[str] = []
+
+    def plain(where: str, name: str, obj: Any) -> None:
+        if isinstance(obj, NWBTimeSeries) and not isinstance(obj, ImageSeries):
+            found.append((where, name, obj, _plain_kind(obj)))
+        else:
+            skipped.append(f"{where}/{name} ({type(obj).__name__})")
+
+    for name, obj in nwbfile.acquisition.items():
+        plain("acquisition", name, obj)
     for mod_name, module in nwbfile.processing.items():
         behavior = mod_name.lower().startswith("behav")
         for iface_name, iface in module.data_interfaces.items():
+            inner = getattr(iface, "spatial_series", None) or getattr(iface, "time_series",
+                                                                      None)
             if isinstance(iface, Fluorescence | DfOverF):
                 for s_name, s in iface.roi_response_series.items():
                     found.append((iface_name, s_name, s, "calcium"))
-            elif behavior:
-                inner = getattr(iface, "spatial_series", None) or getattr(iface, "time_series",
-                                                                          None)
-                if isinstance(inner, dict) or hasattr(inner, "items"):
-                    for s_name, s in inner.items():
-                        found.append((iface_name, s_name, s, "behavior"))
-                elif isinstance(iface, NWBTimeSeries):
+            elif isinstance(iface, ImageSegmentation):
+                continue  # read through the RoiResponseSeries that reference it
+            elif inner is not None and hasattr(inner, "items"):
+                for s_name, s in inner.items():
+                    found.append((iface_name, s_name, s, "behavior" if behavior
+                                  else _plain_kind(s)))
+            elif isinstance(iface, NWBTimeSeries):
+                if behavior and not isinstance(iface, ImageSeries):
                     found.append((mod_name, iface_name, iface, "behavior"))
-    return found
+                else:
+                    plain(f"processing/{mod_name}", iface_name, iface)
+            else:
+                skipped.append(f"processing/{mod_name}/{iface_name} ({type(iface).__name__})")
+    for group in ("stimulus", "stimulus_template", "analysis", "scratch"):
+        for name, obj in (getattr(nwbfile, group, None) or {}).items():
+            skipped.append(f"{group}/{name} ({type(obj).__name__})")
+    return found, skipped
+
+
+def _timing_key(series: Any) -> tuple:
+    if series.timestamps is not None:
+        stamps = series.timestamps
+        stamps = getattr(stamps, "timestamps", stamps)
+        return ("timestamps", id(stamps) if not hasattr(stamps, "shape") else
+                (int(stamps.shape[0]), float(stamps[0]) if stamps.shape[0] else 0.0,
+                 float(stamps[-1]) if stamps.shape[0] else 0.0))
+    return ("rate", float(series.rate or 0.0), float(series.starting_time or 0.0))
+
+
+def _gather_plain(found: list[tuple[str, str, Any, str]]) -> list[tuple[str, str, list, str]]:
+    """Gather 1-D plain series of one container with equal timing, length and unit."""
+    out: list[tuple[str, str, list, str]] = []
+    groups: dict[tuple, list] = {}
+    for c_name, s_name, s, kind in found:
+        shape = getattr(s.data, "shape", None)
+        one_d = shape is not None and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1))
+        if type(s).__name__ == "TimeSeries" and one_d and c_name in ("acquisition",) or (
+                type(s).__name__ == "TimeSeries" and one_d and c_name.startswith("processing/")):
+            key = (c_name, kind, str(s.unit), int(shape[0]), _timing_key(s))
+            if key not in groups:
+                groups[key] = []
+                out.append((c_name, s_name, groups[key], kind))
+            groups[key].append((s_name, s))
+        else:
+            out.append((c_name, s_name, [(s_name, s)], kind))
+    return out
 
 
 def _block_names(found: list[tuple[str, str, Any, str]]) -> list[str]:
@@ -330,6 +414,7 @@ def read_nwb(
     series: str | Sequence[str] | None = None,
     units: bool = True,
     events: bool = True,
+    allow_external: bool = False,
     verbose: bool | str | None = None,
 ) -> Recording:
     """Read an NWB 2 (HDF5) file into a :class:`~neurodata.Recording`.
@@ -345,6 +430,9 @@ def read_nwb(
         Read the ``units`` table into ``rec.spikes["units"]``.
     events : bool, default=True
         Read ``trials``, ``epochs`` and other interval tables into ``rec.events``.
+    allow_external : bool, default=False
+        Follow external links, virtual datasets and external raw storage (they read
+        other files); refused by default.
     verbose : bool or str or None
         Logging level for this call.
 
@@ -360,7 +448,11 @@ def read_nwb(
           ``nwb_container`` (``"Fluorescence"`` or ``"DfOverF"``);
         - behaviour: one per series in the ``behavior`` module, modality ``"behavior"``,
           channels ``<series>_x``/``_y``/``_z`` for spatial series, ``<series>`` (1 column)
-          or ``<series>_<i>`` otherwise.
+          or ``<series>_<i>`` otherwise;
+        - plain series in ``acquisition`` / other modules: one block per series, or one
+          per container for 1-D series sharing their timing and unit (channels = series
+          names), modality ``calcium`` (type ``neuron``) when fluorescence is named,
+          else ``misc``.
 
         A block is named after its series, or ``<container>_<series>`` when several series
         share a name (``Fluorescence_RoiResponseSeries``, ``DfOverF_RoiResponseSeries``).
@@ -383,75 +475,136 @@ def read_nwb(
     >>> rec = read_nwb("session.nwb", series=["DfOverF"])  # doctest: +SKIP
     >>> rec.timeseries["DfOverF_RoiResponseSeries"].channels.name.head(2)  # doctest: +SKIP
     """
-    from pynwb import NWBHDF5IO
-
     p = Path(path)
-    if not p.exists():
-        raise MissingFileError("no such file; check the path", path=p)
-    _check_hdf5_nwb(p)
-    wanted = None if series is None else ({series} if isinstance(series, str) else set(series))
-    io = None
-    try:
-        io = NWBHDF5IO(str(p), "r", load_namespaces=True)
-        nwbfile = io.read()
-    except Exception as exc:  # pynwb/hdmf raise many types for invalid files
-        if io is not None:
+    return _READER(p, series=series, units=units, events=events,
+                   allow_external=allow_external)
+
+
+class NWBReader(Reader):
+    """NWB 2 (HDF5) files through pynwb (see :func:`read_nwb`)."""
+
+    name = "NWB"
+    extensions = (".nwb",)
+    modality = "calcium imaging, spikes, behaviour"
+    library = "pynwb"
+    keeps = ("RoiResponseSeries (Fluorescence, DfOverF) with ROI ids/labels, plain "
+             "TimeSeries in acquisition/processing, units table (spike times, location, "
+             "quality), behaviour series, trials/epochs/intervals as events, subject, session; "
+             "lazy until sliced")
+    loader = "neurodata.io.read_nwb"
+    packages = ("pynwb", "hdmf")
+    lazy = True
+
+    def read(self, p: Path, *, series: str | Sequence[str] | None = None, units: bool = True,
+             events: bool = True, allow_external: bool = False) -> Recording:
+        from pynwb import NWBHDF5IO
+
+        _check_hdf5_nwb(p, allow_external)
+        wanted = None if series is None else ({series} if isinstance(series, str)
+                                              else set(series))
+        io = None
+        try:
+            io = NWBHDF5IO(str(p), "r", load_namespaces=True)
+            nwbfile = io.read()
+        except Exception as exc:  # pynwb/hdmf raise many types for invalid files
+            if io is not None:
+                io.close()
+            raise FormatError(f"pynwb could not read it ({type(exc).__name__}: {exc}); "
+                              "expected a valid NWB 2 file - check it with "
+                              "`python -m pynwb.validate`", path=p) from exc
+        try:
+            rec = self._convert(p, io, nwbfile, wanted, units, events)
+        except BaseException:
             io.close()
-        raise FormatError(f"pynwb could not read it ({type(exc).__name__}: {exc}); expected a "
-                          "valid NWB 2 file - check it with `python -m pynwb.validate`",
-                          path=p) from exc
-    with io:
-        found = _collect_series(nwbfile)
-        names = _block_names(found)
+            raise
+        if not any(ts.is_lazy for ts in rec.timeseries.values()):
+            io.close()  # nothing left to read from the file
+        return rec
+
+    def _convert(self, p: Path, io: Any, nwbfile: Any, wanted: set | None, units: bool,
+                 events: bool) -> Recording:
+        found, skipped = _collect_series(nwbfile)
+        gathered = _gather_plain(found)
+        flat = [(c, s, members[0][1], k) for c, s, members, k in gathered]
+        names = _block_names(flat)
+        for i, (c, _, members, _) in enumerate(gathered):
+            if len(members) > 1:
+                names[i] = c.rsplit("/", 1)[-1]
+        seen: dict[str, int] = {}
+        for i, n in enumerate(names):  # two gathered groups in one container
+            seen[n] = seen.get(n, 0) + 1
+            if seen[n] > 1:
+                names[i] = f"{n}_{seen[n]}"
         if wanted is not None:
-            known = set(names) | {s for _, s, _, _ in found} | {c for c, _, _, _ in found}
+            known = set(names) | {s for _, s, _, _ in flat} | {c for c, _, _, _ in flat}
+            known |= {m for _, _, members, _ in gathered for m, _ in members}
             missing = sorted(wanted - known)
             if missing:
                 raise ValueError(f"series {missing} not found in {p}; available: {names}")
         blocks = []
-        for (c_name, s_name, s, kind), b_name in zip(found, names, strict=True):
-            if wanted is not None and not wanted & {b_name, s_name, c_name}:
+        for (c_name, s_name, members, kind), b_name in zip(gathered, names, strict=True):
+            member_names = {m for m, _ in members}
+            if wanted is not None and not wanted & ({b_name, s_name, c_name} | member_names):
                 continue
-            data = _values(s, p)
-            timing = _timing(s, data.shape[0], p)
-            if kind == "calcium":
-                channels = _roi_table(s, data.shape[1], p)
-            else:
-                channels = _behavior_channels(s, data.shape[1])
-            attrs = {"source": "nwb", "nwb_container": c_name, "nwb_series": s_name,
-                     "nwb_type": type(s).__name__, "nwb_unit": str(s.unit),
-                     "conversion": float(getattr(s, "conversion", 1.0) or 1.0),
-                     "offset": float(getattr(s, "offset", 0.0) or 0.0)}
-            if getattr(s, "reference_frame", None):
-                attrs["reference_frame"] = str(s.reference_frame)
-            if getattr(s, "description", None):
-                attrs["description"] = str(s.description)
-            try:
-                blocks.append(TimeSeries(data, channels=channels, modality=kind, name=b_name,
-                                         attrs=attrs, **timing))
-            except ValidationError as exc:
-                raise ValidationError(f"series {s_name!r} in {c_name!r}: {exc.message}",
-                                      path=p) from exc
-            logger.info("%s: %s %r %s from %s/%s", p, kind, b_name, data.shape, c_name, s_name)
+            blocks.append(self._block(p, io, c_name, s_name, members, kind, b_name))
         spikes = []
         if units and nwbfile.units is not None and len(nwbfile.units.id):
             st = _read_units(nwbfile.units, p)
             if st is not None:
                 spikes.append(st)
         ev = _read_events(nwbfile, p) if events else None
-        subject = _subject(nwbfile)
-        session = _session(nwbfile)
-    if not blocks and not spikes:
-        warn(f"{p}: no RoiResponseSeries, behaviour series or units found")
-    prov = make_provenance(sources=[p], loader="neurodata.io.read_nwb",
-                           parameters={"series": None if wanted is None else sorted(wanted),
-                                       "units": units, "events": events},
-                           packages=("pynwb", "hdmf"))
-    return Recording(blocks, spikes=spikes, events=ev, subject=subject, session=session,
-                     provenance=prov)
+        if not blocks and not spikes:
+            warn(f"{p}: no signal series or units found")
+        return self.recording(
+            blocks, path=p, spikes=spikes, events=ev, subject=_subject(nwbfile),
+            session=_session(nwbfile), skipped=skipped,
+            parameters={"series": None if wanted is None else sorted(wanted),
+                        "units": units, "events": events})
+
+    @staticmethod
+    def _block(p: Path, io: Any, c_name: str, s_name: str, members: list, kind: str,
+               b_name: str) -> TimeSeries:
+        s = members[0][1]
+        if len(members) == 1:
+            data = _values(s, p, owner=io)
+        else:
+            views = [_values(m, p, owner=io) for _, m in members]
+
+            def read(start: int, stop: int) -> np.ndarray:
+                return np.concatenate([v[start:stop] for v in views], axis=1)
+
+            data = LazyRows(None, read=read, shape=(views[0].shape[0], len(views)), owner=io)
+        timing = _timing(s, data.shape[0], p)
+        if kind == "calcium" and hasattr(s, "rois"):
+            channels = _roi_table(s, data.shape[1], p)
+        elif len(members) > 1:
+            channels = make_channels([m for m, _ in members],
+                                     types="neuron" if kind == "calcium" else "misc",
+                                     units=str(s.unit))
+        elif kind == "behavior":
+            channels = _behavior_channels(s, data.shape[1])
+        else:
+            ch = _behavior_channels(s, data.shape[1])
+            ch["type"] = "neuron" if kind == "calcium" else "misc"
+            channels = ch
+        attrs = {"source": "nwb", "nwb_container": c_name, "nwb_series": s_name,
+                 "nwb_type": type(s).__name__, "nwb_unit": str(s.unit),
+                 "conversion": float(getattr(s, "conversion", 1.0) or 1.0),
+                 "offset": float(getattr(s, "offset", 0.0) or 0.0)}
+        if len(members) > 1:
+            attrs["nwb_series"] = [m for m, _ in members]
+        if getattr(s, "reference_frame", None):
+            attrs["reference_frame"] = str(s.reference_frame)
+        if getattr(s, "description", None):
+            attrs["description"] = str(s.description)
+        try:
+            ts = TimeSeries(data, channels=channels, modality=kind, name=b_name, attrs=attrs,
+                            _path=str(p), **timing)
+        except ValidationError as exc:
+            raise ValidationError(f"series {s_name!r} in {c_name!r}: {exc.message}",
+                                  path=p) from exc
+        logger.info("%s: %s %r %s from %s/%s", p, kind, b_name, data.shape, c_name, s_name)
+        return ts
 
 
-register_reader(ReaderSpec(
-    "NWB", (".nwb",), "calcium imaging, spikes, behaviour", read_nwb, "pynwb",
-    "RoiResponseSeries (Fluorescence, DfOverF) with ROI ids/labels, units table (spike times, "
-    "location, quality), behaviour series, trials/epochs/intervals as events, subject, session"))
+_READER = register(NWBReader())
