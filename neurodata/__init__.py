@@ -45,7 +45,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "sample_path": ("samples", "sample_path"),
     "SpikeTrains": ("spikes", "SpikeTrains"), "TimeSeries": ("timeseries", "TimeSeries"),
     "ValidationReport": ("validate", "ValidationReport"), "validate": ("validate", "validate"),
-    "open_any": ("opening", "open_any"), "results": ("results", None),
+    "open_any": ("opening", "open_any"), "read_any": ("opening", "read_any"),
+    "results": ("results", None),
     "BinnedActivity": ("counts", "BinnedActivity"), "check_counts": ("counts", "check_counts"),
     "load_counts": ("counts", "load_counts"), "behavior_per_bin": ("counts", "behavior_per_bin"),
     "load_behavior_block": ("counts", "load_behavior_block"),
@@ -97,6 +98,6 @@ __all__ = [
     "from_mne", "supported_formats", "sample_path", "list_samples", "load_sample",
     "set_log_level", "use_log_level", "errors", "NeurodataError", "MissingFileError",
     "FormatError", "VersionError", "ValidationError", "SliceError", "WriteError",
-    "__version__", "open_any", "results", "BinnedActivity", "check_counts", "load_counts",
-    "behavior_per_bin", "load_behavior_block", "AnimalTraces", "load_traces",
+    "__version__", "open_any", "read_any", "results", "BinnedActivity", "check_counts",
+    "load_counts", "behavior_per_bin", "load_behavior_block", "AnimalTraces", "load_traces",
 ]

@@ -16,13 +16,9 @@ __all__ = ["register", "cmd_tokenize_train", "cmd_tokenize_encode"]
 
 
 def _open(path: str):
-    import neurodata as nd
+    from neurodata.opening import read_any
 
-    p = Path(path)
-    if not p.exists():
-        raise nd.MissingFileError("no such recording; convert one with `neuroloom convert`",
-                                  path=p)
-    return nd.open(p) if p.suffix.lower() in (".h5", ".hdf5") else nd.load(p)
+    return read_any(path)
 
 
 def _pick_timeseries(rec, block: str | None, path: str):
