@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ConnectomeInputError
+
 __all__ = [
     "AffinityTensor",
     "AffinityInputError",
@@ -43,7 +45,7 @@ AFFINITY_METHODS = ("correlation", "kernel", "differential")
 _CHUNK_BYTES = 64 * 2**20
 
 
-class AffinityInputError(ValueError):
+class AffinityInputError(ConnectomeInputError):
     """Invalid traces, neuron names or window parameters for the affinity tensor."""
 
 

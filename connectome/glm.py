@@ -32,6 +32,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from .errors import ConnectomeInputError
 from .glm_basis import history_features, make_basis
 
 __all__ = ["CouplingGLM", "GLMInputError", "check_trials", "torch_threads_for"]
@@ -59,7 +60,7 @@ def torch_threads_for(n_elements: int):
             torch.set_num_threads(before)
 
 
-class GLMInputError(ValueError):
+class GLMInputError(ConnectomeInputError):
     """Bad data given to a GLM or HMM-GLM estimator (shape, values, NaNs)."""
 
 

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .errors import ConnectomeInputError
+
 __all__ = [
     "ForwardBackwardResult",
     "HMMInputError",
@@ -48,7 +50,7 @@ __all__ = [
 ]
 
 
-class HMMInputError(ValueError):
+class HMMInputError(ConnectomeInputError):
     """Bad input to an HMM kernel (shape, finiteness or normalisation)."""
 
 

@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from ..errors import ConnectomeInputError
 from .backend import get_namespace
 from .result import CPResult
 from .solvers import run_cp
@@ -26,7 +27,7 @@ logger = logging.getLogger("neuroloom")
 _METHODS = ("hals", "mu")
 
 
-class NTFInputError(ValueError):
+class NTFInputError(ConnectomeInputError):
     """Invalid tensor, mask or parameter given to the non-negative CP decomposition."""
 
 
