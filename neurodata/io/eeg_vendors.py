@@ -197,29 +197,37 @@ def read_persyst(path: str | os.PathLike, *, channel_types: dict[str, str] | Non
 
 
 # ----------------------------------------------------------------------------- FieldTrip
-def _fieldtrip_fields(path: Path) -> set[str]:
+def _is_raw_struct(fields: set[str]) -> bool:
+    return {"trial", "label"} <= fields and bool({"fsample", "time"} & fields)
+
+
+def _fieldtrip_fields(path: Path, data_name: str = "data") -> tuple[str | None, set[str]]:
+    """Fields of the FieldTrip raw struct: the variable ``data_name``, else the one struct
+    variable that has the raw-data fields (a ``cfg`` beside ``data`` is common)."""
     import h5py
     import scipy.io
 
+    structs: dict[str, set[str]] = {}
     if h5py.is_hdf5(path):
         with h5py.File(path, "r") as f:
             for key in f:
                 if isinstance(f[key], h5py.Group):
-                    return set(f[key].keys())
-        return set()
-    try:
-        mat = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
-    except Exception:  # scipy's MatReadError/ValueError: not a MATLAB file we can read
-        return set()
-    for key, value in mat.items():
-        if not key.startswith("__") and hasattr(value, "_fieldnames"):
-            return set(value._fieldnames)
-    return set()
+                    structs[key] = set(f[key].keys())
+    else:
+        try:
+            mat = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
+        except Exception:  # scipy's MatReadError/ValueError: not a MATLAB file we can read
+            return None, set()
+        structs = {k: set(v._fieldnames) for k, v in mat.items()
+                   if not k.startswith("__") and hasattr(v, "_fieldnames")}
+    if data_name in structs:
+        return data_name, structs[data_name]
+    raw = [k for k, f in structs.items() if _is_raw_struct(f)]
+    return (raw[0], structs[raw[0]]) if len(raw) == 1 else (None, set())
 
 
 def _sniff_fieldtrip(path: Path) -> bool:
-    fields = _fieldtrip_fields(path)
-    return {"trial", "label"} <= fields and bool({"fsample", "time"} & fields)
+    return _is_raw_struct(_fieldtrip_fields(path)[1])
 
 
 @verbose
@@ -236,17 +244,19 @@ def read_fieldtrip(path: str | os.PathLike, *, data_name: str = "data",
     import mne
 
     path = Path(path)
-    if not _sniff_fieldtrip(path):
-        raise FormatError("not FieldTrip raw data: expected a struct with 'label', 'trial' "
-                          "and 'fsample' or 'time' fields", path=path)
+    variable, fields = _fieldtrip_fields(path, data_name)
+    if not _is_raw_struct(fields):
+        raise FormatError(f"not FieldTrip raw data: expected a struct variable {data_name!r} "
+                          "(or one struct) with 'label', 'trial' and 'fsample' or 'time' "
+                          "fields", path=path)
     def open_raw(p: Path):
         with mne.utils.use_log_level("error"):  # this reader has no verbose argument
-            return mne.io.read_raw_fieldtrip(p, info=None, data_name=data_name)
+            return mne.io.read_raw_fieldtrip(p, info=None, data_name=variable)
 
     return read_with_mne(
         path, "FieldTrip", open_raw,
         loader="neurodata.io.read_fieldtrip", sources=[path], channel_types=channel_types,
-        subject=subject, session=session, preload=False, parameters={"data_name": data_name})
+        subject=subject, session=session, preload=False, parameters={"data_name": variable})
 
 
 register_reader(ReaderSpec(

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import FormatError
 from ..log import verbose
 from ..mne_bridge import from_mne
@@ -136,6 +138,7 @@ def _check_size(path: Path, kind: str) -> None:
     except ValueError as exc:
         raise FormatError(f"samples-per-record fields are not numbers; not a valid {kind} file",
                           path) from exc
+    _check_plausible(path, kind, head, n_signals, samples)
     width = 3 if kind == "BDF" else 2
     expected = header_bytes + n_records * per_record * width
     actual = os.path.getsize(path)
@@ -145,6 +148,51 @@ def _check_size(path: Path, kind: str) -> None:
             f"but the file has {actual} bytes; re-export or re-download the file",
             path=path,
         )
+
+
+#: Highest sampling rate (Hz) an EDF/BDF header may imply; above it the record duration
+#: or the samples per record are corrupt (1e-9 s records would give 1.6e11 Hz).
+MAX_RATE_HZ = 1e6
+
+
+def _check_plausible(path: Path, kind: str, head: bytes, n_signals: int,
+                     samples: bytes) -> None:
+    """Record duration and physical/digital ranges a parser would accept silently."""
+    try:
+        duration = float(head[244:252].decode("ascii").strip())
+    except ValueError as exc:
+        raise FormatError(f"the record duration {head[244:252]!r} is not a number; not a "
+                          f"valid {kind} file", path=path) from exc
+    with open(path, "rb") as fh:
+        fh.seek(256 + 104 * n_signals)
+        ranges = fh.read(32 * n_signals)
+
+    def field(block: int, i: int) -> float:
+        raw = ranges[(block * n_signals + i) * 8:(block * n_signals + i + 1) * 8]
+        try:
+            return float(raw.decode("ascii").strip())
+        except ValueError:
+            return float("nan")
+
+    per_signal = [int(samples[i * 8:(i + 1) * 8].decode("ascii").strip())
+                  for i in range(n_signals)]
+    if per_signal and max(per_signal) > 0:
+        if not (np.isfinite(duration) and duration > 0):
+            raise FormatError(f"the record duration is {duration!r} s; expected a positive "
+                              "number of seconds", path=path)
+        rate = max(per_signal) / duration
+        if rate > MAX_RATE_HZ:
+            raise FormatError(f"the header implies {rate:.3g} Hz ({max(per_signal)} samples "
+                              f"per {duration:g}-s record); above {MAX_RATE_HZ:g} Hz the record "
+                              "duration or samples per record are corrupt", path=path)
+    for i in range(n_signals):
+        pmin, pmax, dmin, dmax = (field(b, i) for b in range(4))
+        if not all(np.isfinite([pmin, pmax, dmin, dmax])):
+            raise FormatError(f"signal {i + 1}: physical/digital range ({pmin}, {pmax}, {dmin}, "
+                              f"{dmax}) holds a non-number; expected finite limits", path=path)
+        if pmin == pmax or dmin >= dmax:
+            raise FormatError(f"signal {i + 1}: physical range [{pmin}, {pmax}] / digital range "
+                              f"[{dmin}, {dmax}] is empty; the scaling is undefined", path=path)
 
 
 @verbose

@@ -240,6 +240,7 @@ def read_linear_track(
     *,
     duplicates: str = "drop",
     subject: dict[str, Any] | None = None,
+    session: dict[str, Any] | None = None,
     verbose: bool | str | None = None,
 ) -> Recording:
     """Read a nelpy-style session folder: ``spikes.mat`` + ``*.videoPositionTracking``.
@@ -253,6 +254,9 @@ def read_linear_track(
         See :func:`read_position_tracking`.
     subject : dict or None
         Subject metadata (``id``, ``species``, ...); the files do not carry it.
+    session : dict or None
+        Session metadata (``task``, ``description``, ...); the files do not carry it,
+        so nothing is assumed (the session id is the folder name).
     verbose : bool or str or None
 
     Returns
@@ -276,9 +280,10 @@ def read_linear_track(
     prov = make_provenance(sources=[spikes_path, track_path],
                            loader="neurodata.io.read_linear_track",
                            parameters={"duplicates": duplicates}, packages=("scipy",))
+    # the task is not in either file: only what the caller states is recorded
     return Recording(position.timeseries, spikes=spikes.spikes,
                      subject=subject,
-                     session={"id": folder.name, "task": "linear track"}, provenance=prov)
+                     session={"id": folder.name, **(session or {})}, provenance=prov)
 
 
 def _sniff_linear_track(path: Path) -> bool:

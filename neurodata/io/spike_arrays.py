@@ -20,6 +20,8 @@ h5py, flat layout only.
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FormatError, MissingFileError
-from ..log import logger, verbose
+from ..log import logger, verbose, warn
 from ..provenance import make_provenance
 from ..recording import Recording
 from ..spikes import SpikeTrains
@@ -114,6 +116,7 @@ def spiketrains_from_arrays(
     if not np.all(np.isfinite(t)):
         raise FormatError(f"{int(np.sum(~np.isfinite(t)))} spike times are NaN or inf; expected "
                           "finite seconds", path=path)
+    _plausible_times(t, path)
     if ids.dtype.kind == "f" and ids.size and np.all(np.mod(ids, 1) == 0):
         ids = ids.astype(np.int64)
     if ids.dtype.kind == "O":
@@ -133,6 +136,41 @@ def spiketrains_from_arrays(
                                                      for u in uniq]})
     return SpikeTrains(t, index.astype(np.int32), units, t_start=t_start, t_stop=t_stop,
                        name=name, _path=None if path is None else str(path))
+
+
+#: Largest uncompressed .npz member read by default (bytes): a small archive may declare
+#: a member that expands to gigabytes (a "zip bomb"); pass a larger limit explicitly.
+NPZ_MEMBER_LIMIT = 2 << 30
+
+
+def check_npz_members(path: Path, limit: int = NPZ_MEMBER_LIMIT) -> None:
+    """Refuse an .npz whose members declare more than ``limit`` uncompressed bytes.
+
+    The declared size is what ``zipfile`` will inflate up to; the ``.npy`` header
+    inside must also fit in it, so checking it bounds the allocation before reading.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise FormatError(f"is not a readable .npz (zip) archive ({type(exc).__name__}: "
+                          f"{exc})", path=path) from exc
+    for info in infos:
+        if info.file_size > limit:
+            raise FormatError(
+                f"member {info.filename!r} expands to {info.file_size / 2**20:.0f} MiB "
+                f"({info.compress_size} bytes compressed), above the {limit / 2**20:.0f} MiB "
+                "limit; refused before allocating it", path=path)
+
+
+def _plausible_times(t: np.ndarray, path: Any) -> None:
+    """Warn about spike times a recording rarely has (they are kept, sorted)."""
+    if t.size and np.any(np.diff(t) < 0):
+        warn(f"{path}: spike times are not sorted ({int(np.sum(np.diff(t) < 0))} decreasing "
+             "steps); sorted on reading")
+    if t.size and t.min() < 0:
+        warn(f"{path}: {int(np.sum(t < 0))} spike times are negative (first {t.min():g} s); "
+             "kept - check the time origin")
 
 
 def _recording(st: SpikeTrains, path: Path, loader: str, params: dict[str, Any],
@@ -193,10 +231,11 @@ def read_spike_npz(
     path = Path(path)
     _check_file(path)
     scale = _scale(time_unit, rate, path)
+    check_npz_members(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise FormatError(f"could not be read as a numpy .npz archive ({exc})",
                           path=path) from exc
     tkey, ukey = _find(list(arrays), TIME_KEYS), _find(list(arrays), UNIT_KEYS)
@@ -365,11 +404,18 @@ def _nested_units(var: Any, path: Path, varname: str
     return times, labels, ranges
 
 
-def _read_mat_v73(path: Path) -> dict[str, np.ndarray]:
+def _read_mat_v73(path: Path, allow_external: bool = False) -> dict[str, np.ndarray]:
     import h5py
+
+    from ._hdf5_links import external_references
 
     out = {}
     with h5py.File(path, "r") as f:
+        outside = [] if allow_external else external_references(f)
+        if outside:
+            raise FormatError(f"MAT v7.3 (HDF5) file that would read outside itself: "
+                              f"{'; '.join(outside[:3])}; pass allow_external=True if you "
+                              "trust the files it points at", path=path)
         for key, obj in f.items():
             if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "iuf":
                 out[key] = obj[()]
@@ -385,6 +431,7 @@ def read_spike_mat(
     rate: float | None = None,
     t_start: float | None = None,
     t_stop: float | None = None,
+    allow_external: bool = False,
     verbose: bool | str | None = None,
 ) -> Recording:
     """Read spike times from a MATLAB ``.mat`` file.
@@ -401,6 +448,9 @@ def read_spike_mat(
     t_start, t_stop : float or None
         Recording interval in seconds; default the union of the units' ``timerange``
         fields when present, else the first and last spike.
+    allow_external : bool, default=False
+        For v7.3 (HDF5) files: follow external links, virtual datasets and external
+        raw storage, which read other files (refused by default).
     verbose : bool or str or None
 
     Returns
@@ -433,7 +483,7 @@ def read_spike_mat(
         mat = {k: v for k, v in loadmat(path).items() if not k.startswith("__")}
         packages: tuple[str, ...] = ("scipy",)
     except NotImplementedError:  # v7.3 = HDF5
-        mat, packages = _read_mat_v73(path), ("h5py",)
+        mat, packages = _read_mat_v73(path, allow_external), ("h5py",)
     except (ValueError, OSError, TypeError, MatReadError) as exc:
         raise FormatError(f"could not be read as a MATLAB file ({type(exc).__name__}: {exc})",
                           path=path) from exc
@@ -476,8 +526,10 @@ def read_spike_mat(
 
 # ---------------------------------------------------------------------------- registration
 def _sniff_npz(path: Path) -> bool:
-    import zipfile
-
+    try:
+        check_npz_members(path)
+    except FormatError as exc:
+        return "expands to" in exc.message  # the reader then refuses it, saying why
     try:
         z = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, EOFError):
