@@ -44,6 +44,16 @@ test: $(VENV)/.stamp-test
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check neurodata connectome decoders pipelines tests benchmarks
 
+# Long reliability run (docs/reliability.md): mutation fuzzer over every loader and the
+# own format, then SIGKILL trials of every writer.  Fails if anything is not handled.
+FUZZ_PER_SEED ?= 40
+KILL_TRIALS ?= 100
+.PHONY: fuzz
+fuzz: $(VENV)/.stamp-test
+	$(BIN)/python -m tests.fuzz.fuzzer --per-seed $(FUZZ_PER_SEED); f=$$?; \
+	$(BIN)/python -m tests.reliability.killtrial --trials $(KILL_TRIALS); k=$$?; \
+	exit $$(( f || k ))
+
 bench-quick: $(VENV)/.stamp-test
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
 
