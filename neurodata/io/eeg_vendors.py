@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import FormatError, MissingFileError
 from ..log import verbose
+from ._isolate import safe_loadmat
 from ._registry import ReaderSpec, register_reader
 from .mne_formats import read_with_mne
 
@@ -85,7 +86,6 @@ def _sniff_brainvision_data(path: Path) -> bool:
 def _eeglab_data_file(path: Path) -> str | None:
     """Name of the external ``.fdt`` a ``.set`` refers to, or None if data is embedded."""
     import h5py
-    import scipy.io
 
     if h5py.is_hdf5(path):  # MATLAB v7.3
         with h5py.File(path, "r") as f:
@@ -94,8 +94,8 @@ def _eeglab_data_file(path: Path) -> str | None:
                 return "".join(chr(c) for c in grp["data"][()].ravel())
         return None
     try:
-        mat = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False,
-                               variable_names=["EEG", "data"])
+        mat = safe_loadmat(path, squeeze_me=True, struct_as_record=False,
+                           variable_names=["EEG", "data"])
     except Exception as exc:  # scipy raises ValueError/TypeError on non-MAT files
         raise FormatError(f"not a MATLAB file readable as EEGLAB .set ({exc})", path=path) \
             from exc
@@ -205,7 +205,6 @@ def _fieldtrip_fields(path: Path, data_name: str = "data") -> tuple[str | None, 
     """Fields of the FieldTrip raw struct: the variable ``data_name``, else the one struct
     variable that has the raw-data fields (a ``cfg`` beside ``data`` is common)."""
     import h5py
-    import scipy.io
 
     structs: dict[str, set[str]] = {}
     if h5py.is_hdf5(path):
@@ -215,7 +214,7 @@ def _fieldtrip_fields(path: Path, data_name: str = "data") -> tuple[str | None, 
                     structs[key] = set(f[key].keys())
     else:
         try:
-            mat = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
+            mat = safe_loadmat(path, squeeze_me=True, struct_as_record=False)
         except Exception:  # scipy's MatReadError/ValueError: not a MATLAB file we can read
             return None, set()
         structs = {k: set(v._fieldnames) for k, v in mat.items()

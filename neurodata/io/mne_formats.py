@@ -18,6 +18,7 @@ from ..errors import FormatError
 from ..log import verbose
 from ..mne_bridge import from_mne
 from ..provenance import make_provenance
+from ._isolate import preflight
 from ._registry import ReaderSpec, register_reader
 
 __all__ = ["read_edf", "read_bdf", "read_fif"]
@@ -242,6 +243,14 @@ def read_bdf(path: str | os.PathLike, *, channel_types: dict[str, str] | None = 
                           loader="neurodata.io.read_bdf", **mne_kwargs)
 
 
+def _touch(raw: Any) -> None:
+    """Read the first and last samples (where a corrupt data section shows)."""
+    n = raw.n_times
+    if n:
+        raw.get_data(start=0, stop=min(n, 16))
+        raw.get_data(start=max(0, n - 16), stop=n)
+
+
 def read_with_mne(path: Path, kind: str, open_raw: Any, *, loader: str,
                   sources: list[Path] | None = None, channel_types=None, subject=None,
                   session=None, events_from_stim: bool = True, preload: bool = False,
@@ -252,6 +261,7 @@ def read_with_mne(path: Path, kind: str, open_raw: Any, *, loader: str,
     file in ``sources`` (default: the files MNE opened).
     """
     path = Path(path)
+    preflight(path, kind, lambda p: _touch(open_raw(p)))
     try:
         raw = open_raw(path)
     except FormatError:

@@ -37,6 +37,7 @@ from ..errors import FormatError
 from ..log import logger, verbose
 from ..recording import Recording
 from ._base import Reader, register
+from ._isolate import safe_loadmat
 
 __all__ = ["read_rsa_images", "square_rdm", "RSAImagesReader"]
 
@@ -107,9 +108,7 @@ class RSAImagesReader(Reader):
         return _sniff(path)
 
     def read(self, path: Path, *, companions: bool = True, **_: Any) -> Recording:
-        from scipy.io import loadmat
-
-        mat = loadmat(path, squeeze_me=True, struct_as_record=False)
+        mat = safe_loadmat(path, squeeze_me=True, struct_as_record=False)
         if "stimuli_92objs" not in mat:
             raise FormatError(f"holds {sorted(k for k in mat if not k.startswith('__'))}; "
                               "expected 'stimuli_92objs'", path=path)
@@ -145,7 +144,7 @@ class RSAImagesReader(Reader):
                 cpath = path.with_name(fname)
                 if not cpath.is_file():
                     continue
-                cmat = loadmat(cpath, squeeze_me=True, struct_as_record=False)
+                cmat = safe_loadmat(cpath, squeeze_me=True, struct_as_record=False)
                 if var not in cmat:
                     raise FormatError(f"expected the variable {var!r}", path=cpath)
                 rdms, names = _rdm_list(cmat[var], cpath)

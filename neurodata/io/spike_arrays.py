@@ -34,6 +34,7 @@ from ..log import logger, verbose, warn
 from ..provenance import make_provenance
 from ..recording import Recording
 from ..spikes import SpikeTrains
+from ._isolate import safe_loadmat
 from ._registry import ReaderSpec, register_reader
 
 __all__ = ["read_spike_npz", "read_spike_csv", "read_spike_mat", "spiketrains_from_arrays"]
@@ -471,7 +472,6 @@ def read_spike_mat(
     >>> rec.spikes["units"]  # doctest: +SKIP
     <SpikeTrains 'units' | 31 units, 28829 spikes, 4397–6365.27 s>
     """
-    from scipy.io import loadmat
     from scipy.io.matlab import MatReadError
 
     path = Path(path)
@@ -480,7 +480,7 @@ def read_spike_mat(
     params = {"variable": variable, "time_unit": time_unit, "rate": rate, "t_start": t_start,
               "t_stop": t_stop}
     try:
-        mat = {k: v for k, v in loadmat(path).items() if not k.startswith("__")}
+        mat = {k: v for k, v in safe_loadmat(path).items() if not k.startswith("__")}
         packages: tuple[str, ...] = ("scipy",)
     except NotImplementedError:  # v7.3 = HDF5
         mat, packages = _read_mat_v73(path, allow_external), ("h5py",)

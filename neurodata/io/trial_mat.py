@@ -37,6 +37,7 @@ from ..log import logger, verbose
 from ..recording import Recording
 from ..timeseries import TimeSeries
 from ._base import Reader, register
+from ._isolate import safe_loadmat
 
 __all__ = ["read_trial_calcium", "TrialCalciumReader"]
 
@@ -94,9 +95,7 @@ class TrialCalciumReader(Reader):
         return _sniff(path)
 
     def read(self, path: Path, **options: Any) -> Recording:
-        from scipy.io import loadmat
-
-        mat = loadmat(path, squeeze_me=True, struct_as_record=False)
+        mat = safe_loadmat(path, squeeze_me=True, struct_as_record=False)
         D, TE = mat["D"], mat["TE"]
         for var, obj in (("D", D), ("TE", TE)):
             if not hasattr(obj, "_fieldnames"):

@@ -127,7 +127,7 @@ SAMPLES: dict[str, tuple[Callable[[Path], Path], dict]] = {
                                          "230803_mrcuts24_fov1_grat-000_data.mat"), {}),
     "92-image RSA set (MAT)": (_shared("image_evoked/kriegeskorte2008_92images/"
                                        "Kriegeskorte_Neuron2008_supplementalData.mat"), {}),
-    "array (NPY/NPZ/MAT/CSV)": (_array_npy, {"rate": 100.0}),
+    "array": (_array_npy, {"rate": 100.0}),
 }
 # Readers without a conformance sample, and why (each is a documented gap).
 NO_SAMPLE = {

@@ -1,0 +1,111 @@
+"""Crash isolation for parsers that can kill the interpreter on corrupt bytes.
+
+scipy.io's MATLAB reader and MNE's FIF/EEGLAB readers run compiled code; a mutated
+file can make them die with SIGSEGV/SIGBUS, which no ``try`` catches: the converter
+disappears with nothing on stderr.  :func:`preflight` first runs the parse in a
+forked child process (cheap on POSIX: the child shares the parent's imported modules);
+if the child is killed by a signal, the file is reported as a
+:class:`~neurodata.errors.FormatError` naming it and the signal, and the parent never
+touches it.  A child that merely raises is ignored: the in-process parse then raises
+the same error, which the reader base turns into a ``FormatError``.
+
+Files that passed are remembered for the process (by path, size and modification
+time), so a file is pre-parsed once.  ``NEUROLOOM_ISOLATE_PARSERS=0`` turns the check
+off (e.g. for trusted batch runs); where ``fork`` is unavailable (Windows) it is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import FormatError
+from ..log import logger
+
+__all__ = ["preflight", "safe_loadmat", "isolation_enabled"]
+
+#: Seconds a pre-parse may take before it is abandoned (the file is then parsed in
+#: process, as without isolation).
+TIMEOUT_S = 300.0
+_PASSED: set[tuple[str, int, int]] = set()
+
+
+def isolation_enabled() -> bool:
+    """Whether pre-parsing in a child process is on (POSIX fork, not disabled by env)."""
+    return hasattr(os, "fork") and os.environ.get("NEUROLOOM_ISOLATE_PARSERS", "1") != "0"
+
+
+def _key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def preflight(path: str | os.PathLike, what: str, parse: Callable[[Path], Any]) -> None:
+    """Run ``parse(path)`` in a forked child; a child killed by a signal is an error.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (named in the error).
+    what : str
+        The format, for the message.
+    parse : callable
+        ``parse(path)``; its result is discarded.
+
+    Raises
+    ------
+    FormatError
+        The parser crashed the child process (signal named), or hung past
+        :data:`TIMEOUT_S` seconds.
+    """
+    p = Path(path)
+    if not isolation_enabled() or not p.is_file():
+        return
+    key = _key(p)
+    if key in _PASSED:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child: parse, then leave without running the parent's exit handlers
+        code = 0
+        try:
+            parse(p)
+        except BaseException:  # noqa: BLE001 - a Python error is the parent's to report
+            code = 1
+        os._exit(code)
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise FormatError(f"the {what} parser did not finish within {TIMEOUT_S:g} s "
+                              "(checked in a separate process); the file is corrupt or far "
+                              "larger than it looks", path=p)
+        time.sleep(0.005)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
+        raise FormatError(f"the {what} parser crashed ({name}) on this file; it is corrupt or "
+                          "not a valid file (found in a separate process, so nothing else "
+                          "was affected)", path=p)
+    if os.WEXITSTATUS(status) == 0:
+        _PASSED.add(key)
+    else:
+        logger.debug("%s: pre-parse as %s raised; the in-process parse reports it", p, what)
+
+
+def safe_loadmat(path: str | os.PathLike, **kwargs: Any) -> dict[str, Any]:
+    """:func:`scipy.io.loadmat` after a crash-isolated pre-parse of the same call."""
+    from scipy.io import loadmat
+
+    preflight(path, "MATLAB (scipy.io)", lambda p: loadmat(p, **kwargs))
+    return loadmat(path, **kwargs)
