@@ -156,5 +156,8 @@ def load(path: str | os.PathLike, *, format: str | None = None, **kwargs: Any):
     p = Path(path)
     if not p.exists():
         raise MissingFileError("no such file or folder; check the path", path=p)
+    if not p.is_dir() and not p.is_file():  # a FIFO or device would block or never end
+        raise FormatError("is a FIFO, device or socket, not a regular file; expected a "
+                          "recording file or folder", path=p)
     spec = find_reader(p, format)
     return spec.reader(p, **kwargs)

@@ -130,8 +130,11 @@ def test_fifo_and_devices_fail_fast(tmp_path):
     """nd.open / nd.validate / `neuroloom info` / `validate` on a FIFO must not block."""
     fifo = tmp_path / "pipe.h5"
     os.mkfifo(fifo)
+    source_fifo = tmp_path / "pipe.edf"  # a source-format name: nd.load must not open it
+    os.mkfifo(source_fifo)
     code = "import sys; from pipelines.cli import main; sys.exit(main(sys.argv[1:]))"
-    for argv in (["validate", str(fifo)], ["info", str(fifo)], ["validate", "/dev/zero"]):
+    for argv in (["validate", str(fifo)], ["info", str(fifo)], ["validate", "/dev/zero"],
+                 ["info", str(source_fifo)]):
         res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
                              text=True, timeout=60, cwd=ROOT)
         assert res.returncode == 1, (argv, res.stderr)
