@@ -19,6 +19,7 @@ Estimators take numpy arrays with documented shapes; the recording-to-array step
 :mod:`neurodata` (:func:`neurodata.load_counts`, :func:`neurodata.load_traces`).
 """
 
+from . import _requires  # noqa: F401  (first: a missing torch is explained, not a traceback)
 from .affinity import AffinityInputError, AffinityTensor, fold_pairs, pair_indices, sliding_affinity
 from .communities import (
     CommunityResult,

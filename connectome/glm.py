@@ -16,7 +16,6 @@ Coupling weights are penalised by an elastic net,
 
 from __future__ import annotations
 
-import logging
 import math
 import warnings
 from contextlib import contextmanager
@@ -26,18 +25,19 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from scipy.optimize import minimize
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
+
+from neurodata.log import logger
+from neurodata.params import Interval, StrOptions, validate_params
 
 from .errors import ConnectomeInputError
 from .glm_basis import history_features, make_basis
 
 __all__ = ["CouplingGLM", "GLMInputError", "check_trials", "torch_threads_for"]
 
-logger = logging.getLogger("neuroloom")
 
 _LOG2 = math.log(2.0)
 
@@ -325,7 +325,6 @@ class CouplingGLM(BaseEstimator):
         self.tol = tol
 
     # -- fitting ---------------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None) -> CouplingGLM:
         """Fit intercepts and coupling weights.
 
@@ -340,6 +339,7 @@ class CouplingGLM(BaseEstimator):
         -------
         self : CouplingGLM
         """
+        validate_params(self)
         basis = make_basis(self.basis, self.window, self.n_basis)
         trials = check_trials(X, observation=self.observation, min_bins=self.window + 1)
         feats, targets = _design(trials, basis)

@@ -29,7 +29,6 @@ log-likelihood plus the log-prior, and updates the transition matrix in closed f
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 import warnings
@@ -37,12 +36,14 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
+
+from neurodata.log import logger, progress_for
+from neurodata.params import Interval, StrOptions, validate_params
 
 from .glm import (
     _OBS_CONSTRAINTS,
@@ -59,7 +60,6 @@ from .hmm import forward_backward, viterbi
 
 __all__ = ["HMMGLM"]
 
-logger = logging.getLogger("neuroloom")
 
 _SIGNS = (-1.0, 0.0, 1.0)  # inhibitory, none, excitatory
 _LOG2PI = math.log(2 * math.pi)
@@ -131,8 +131,10 @@ class HMMGLM(BaseEstimator):
         Number of restarts; the one with the highest objective is kept.
     random_state : int, Generator, RandomState or None
         Seed of initialisation and Gumbel noise.
-    verbose : bool, default=True
-        Show a tqdm progress bar over EM iterations.
+    verbose : bool or str or None, default=None
+        Progress bar over EM iterations: None follows the package log level
+        (:func:`neurodata.log.set_log_level`; hidden at the default WARNING), True shows
+        it, False hides it (the project's one ``verbose`` convention).
 
     Attributes
     ----------
@@ -212,7 +214,7 @@ class HMMGLM(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
-        "verbose": ["boolean"],
+        "verbose": [None, "boolean", str, Integral],
     }
 
     def __init__(
@@ -241,7 +243,7 @@ class HMMGLM(BaseEstimator):
         tol: float = 1e-4,
         n_init: int = 1,
         random_state=None,
-        verbose: bool = True,
+        verbose: bool | str | int | None = None,
     ):
         self.n_states = n_states
         self.observation = observation
@@ -502,7 +504,6 @@ class HMMGLM(BaseEstimator):
             "times": times,
         }
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None) -> HMMGLM:
         """Fit the HMM-GLM by generalized EM (best of ``n_init`` restarts).
 
@@ -518,6 +519,7 @@ class HMMGLM(BaseEstimator):
         -------
         self : HMMGLM
         """
+        validate_params(self)
         basis = make_basis(self.basis, self.window, self.n_basis)
         trials = check_trials(X, observation=self.observation, min_bins=self.window + 1)
         n = trials[0].shape[1]
@@ -543,7 +545,7 @@ class HMMGLM(BaseEstimator):
         total = self.n_init * self.max_iter
         with (
             torch_threads_for(Y.numel() * self.n_states),
-            tqdm(total=total, disable=not self.verbose, desc="HMMGLM EM") as bar,
+            tqdm(total=total, disable=not progress_for(self.verbose), desc="HMMGLM EM") as bar,
         ):
             for _ in range(self.n_init):
                 seed = int(rs.randint(2**31))

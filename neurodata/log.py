@@ -25,7 +25,8 @@ _handler_installed = False
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["logger", "set_log_level", "use_log_level", "verbose", "progress_enabled", "warn"]
+__all__ = ["logger", "set_log_level", "use_log_level", "verbose", "progress_enabled",
+           "progress_for", "warn"]
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -98,6 +99,18 @@ def progress_enabled() -> bool:
     """Whether progress bars should be shown (log level INFO or more verbose)."""
     _ensure_handler()
     return logger.getEffectiveLevel() <= logging.INFO
+
+
+def progress_for(value: bool | str | int | None = None) -> bool:
+    """Whether a call or estimator with ``verbose=value`` shows progress bars.
+
+    ``None`` follows the current log level (:func:`progress_enabled`); ``True`` or a level
+    at or below INFO shows them; ``False`` or a quieter level hides them.  Estimators use
+    it with their constructor's ``verbose``:
+    ``tqdm(..., disable=not progress_for(self.verbose))``.
+    """
+    lvl = _to_level(value)
+    return progress_enabled() if lvl is None else lvl <= logging.INFO
 
 
 def verbose(func: F) -> F:

@@ -26,13 +26,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
-from torch.utils.data import Dataset
 
+from .dependencies import import_optional
 from .errors import ValidationError
 from .log import logger, verbose
 from .recording import Recording, open_recording
 from .timeseries import _columns_index
+
+# torch is the 'dl' extra, not a core dependency: without it, say what to install
+torch = import_optional("torch", extra="dl", feature="neurodata's torch Datasets")
+Dataset = torch.utils.data.Dataset
 
 __all__ = ["WindowDataset", "SpikeWindowDataset"]
 
