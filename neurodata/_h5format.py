@@ -513,6 +513,42 @@ def _attrs_dict(obj: h5py.HLObject) -> dict[str, Any]:
     return out
 
 
+class GuardedRows:
+    """A read-only view of an h5py dataset whose read errors become our errors.
+
+    A damaged compressed chunk makes h5py raise ``OSError`` only when it is read (after
+    :func:`neurodata.open` succeeded); through this view the caller gets a
+    :class:`FormatError` naming the file and the dataset instead.  Everything else is
+    the dataset's own attribute.
+    """
+
+    def __init__(self, dset: h5py.Dataset, path: str):
+        self._dset = dset
+        self._path = path
+        self.shape = dset.shape
+        self.dtype = dset.dtype
+        self.ndim = dset.ndim
+
+    def __len__(self) -> int:
+        return int(self.shape[0])
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._dset[key]
+        except (OSError, RuntimeError, zlib.error) as exc:
+            raise FormatError(f"{self._dset.name}: stored data cannot be read "
+                              f"({' '.join(str(exc).split())}); the file is damaged - run "
+                              "`neuroloom validate` on it", path=self._path) from exc
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self[()], dtype=dtype)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_dset":
+            raise AttributeError(name)
+        return getattr(self._dset, name)
+
+
 def _read_timeseries(grp: h5py.Group, name: str, path: str) -> TimeSeries:
     if "data" not in grp:
         raise ValidationError(f"/timeseries/{name} has no 'data' dataset", path=path)
@@ -525,7 +561,7 @@ def _read_timeseries(grp: h5py.Group, name: str, path: str) -> TimeSeries:
     try:
         channels = read_table(grp["channels"])
         return TimeSeries(
-            dset,
+            GuardedRows(dset, path),
             rate=None if rate is None else float(rate),
             t0=float(grp.attrs.get("t0", 0.0)),
             timestamps=timestamps,

@@ -270,3 +270,20 @@ def test_read_errors_are_ours_not_h5py(tmp_path, good):
         with pytest.raises(NeurodataError):
             with nd.open(p) as rec:
                 rec.timeseries["eeg"].slice_samples(0, 10)
+
+
+def test_damaged_compressed_chunk_is_our_error_at_read_time(tmp_path):
+    """h5py decompresses only when a window is read: the OSError it raises then becomes
+    a FormatError naming the file and dataset (and validate lists it)."""
+    path = _rec(n=20_000, n_ch=8).save(tmp_path / "gz.h5", compression="gzip")
+    with h5py.File(path, "r") as f:
+        info = f["timeseries/eeg/data"].id.get_chunk_info(1)
+    raw = bytearray(path.read_bytes())
+    for k in range(0, info.size, 40):
+        raw[info.byte_offset + k] ^= 0xFF
+    bad = tmp_path / "gz_bad.h5"
+    bad.write_bytes(bytes(raw))
+    with nd.open(bad) as rec:
+        with pytest.raises(FormatError, match="/timeseries/eeg/data: stored data cannot be"):
+            rec.timeseries["eeg"].slice_samples(0, 20_000)
+    assert any("cannot be read" in e for e in nd.validate(bad).errors)
