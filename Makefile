@@ -8,31 +8,37 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# One line before and one after each (quiet) install step: what, how long, how many packages.
+define INSTALL
+	@echo "make: installing $(1) into $(VENV) (pip, takes a few minutes the first time) ..."
+	@t0=$$(date +%s); $(PIP) install $(2) && echo "make: installed $(1) in $$(( $$(date +%s) - t0 )) s; $$($(BIN)/python -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages in $(VENV)"
+endef
 TORCH  := torch==2.13.0
 DEMO_OUT ?= results/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench-quick clean-venv help
+.PHONY: demo test lint bench-quick clean-venv help docs
 
 help:
 	@echo "make demo   - set up .venv and run the demo on the bundled real recordings"
 	@echo "make test   - set up .venv with test dependencies and run the test suite"
 	@echo "make lint   - ruff"
+	@echo "make docs   - build the documentation site into build/docs/html (offline)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # torch first: the local CPU wheel.  Any later request for torch<2.14 keeps it.
 $(VENV)/.stamp-torch: | $(BIN)/python
-	$(PIP) install "$(TORCH)"
+	$(call INSTALL,$(TORCH) (CPU wheel),"$(TORCH)")
 	@touch $@
 
 $(VENV)/.stamp-demo: pyproject.toml $(VENV)/.stamp-torch
-	$(PIP) install -e ".[all]"
+	$(call INSTALL,neuroloom with the demo extras [all],-e ".[all]")
 	@touch $@
 
 $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-torch
-	$(PIP) install -e ".[dev]"
+	$(call INSTALL,neuroloom with the test extras [dev],-e ".[dev]")
 	@touch $@ $(VENV)/.stamp-demo
 
 demo: $(VENV)/.stamp-demo
@@ -53,6 +59,11 @@ fuzz: $(VENV)/.stamp-test
 	$(BIN)/python -m tests.fuzz.fuzzer --per-seed $(FUZZ_PER_SEED); f=$$?; \
 	$(BIN)/python -m tests.reliability.killtrial --trials $(KILL_TRIALS); k=$$?; \
 	exit $$(( f || k ))
+
+# The documentation site (Sphinx, offline; executes the notebooks): build/docs/html
+docs: $(VENV)/.stamp-test
+	$(BIN)/sphinx-build -b html -W --keep-going docs build/docs/html
+	@echo "docs: $(CURDIR)/build/docs/html/index.html"
 
 bench-quick: $(VENV)/.stamp-test
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
