@@ -261,6 +261,18 @@ def chunk_rows_for(n_channels: int, itemsize: int = 4) -> int:
 
 
 # ----------------------------------------------------------------------------- tables
+def _strings(values: Any, where: str) -> np.ndarray:
+    """Values as an object array of str; NUL characters (which HDF5 variable-length
+    strings cannot hold, and which only a damaged source produces) are refused."""
+    out = np.array([str(v) for v in np.asarray(values, dtype=object).ravel()], dtype=object)
+    bad = next((v for v in out if "\x00" in v), None)
+    if bad is not None:
+        raise ValidationError(f"{where}: the text {bad[:40]!r} contains a NUL character "
+                              "(\\x00), which a recording cannot store; the source header "
+                              "is damaged or the name must be cleaned")
+    return out
+
+
 def write_table(parent: h5py.Group, name: str, table: pd.DataFrame) -> h5py.Group:
     """Write a DataFrame as a table group (one dataset per column)."""
     grp = parent.create_group(name)
@@ -268,10 +280,13 @@ def write_table(parent: h5py.Group, name: str, table: pd.DataFrame) -> h5py.Grou
     grp.attrs["columns"] = json.dumps([str(c) for c in table.columns])
     for col in table.columns:
         values = table[col].to_numpy()
+        if "\x00" in str(col):
+            raise ValidationError(f"{grp.name}: column name {str(col)!r} contains a NUL "
+                                  "character")
         if values.dtype == bool or values.dtype.kind in "iuf":
             grp.create_dataset(str(col), data=values)
         else:
-            grp.create_dataset(str(col), data=np.array([str(v) for v in values], dtype=object),
+            grp.create_dataset(str(col), data=_strings(values, f"{grp.name}/{col}"),
                                dtype=_STR)
     return grp
 
@@ -391,8 +406,13 @@ def open_h5(path: str | os.PathLike) -> h5py.File:
 
 
 # ----------------------------------------------------------------------------- write
-def _attrs_clean(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
+def _attrs_clean(d: dict[str, Any], where: str = "") -> dict[str, Any]:
+    out = {k: v for k, v in d.items() if v is not None}
+    for k, v in out.items():
+        if "\x00" in str(k) or (isinstance(v, str) and "\x00" in v):
+            raise ValidationError(f"{where}: attribute {k!r}={str(v)[:40]!r} contains a NUL "
+                                  "character, which a recording cannot store")
+    return out
 
 
 def _write_timeseries(parent: h5py.Group, ts: TimeSeries, compression: str | None) -> None:
@@ -454,8 +474,7 @@ def _write_spikes(parent: h5py.Group, st: SpikeTrains) -> None:
 def _write_stimulus(parent: h5py.Group, name: str, value: Any) -> None:
     arr = np.asarray(value)
     if arr.dtype.kind in "OUS":
-        parent.create_dataset(name, data=np.array([str(v) for v in arr.ravel()], dtype=object),
-                              dtype=_STR)
+        parent.create_dataset(name, data=_strings(arr, f"/stimuli/{name}"), dtype=_STR)
     else:
         parent.create_dataset(name, data=arr, chunks=True if arr.ndim > 1 and arr.size else None)
 
@@ -473,9 +492,9 @@ def write_recording(rec: Recording, path: str | os.PathLike, *, overwrite: bool 
             f.attrs["software"] = f"neuroloom {NEUROLOOM_VERSION}"
             f.attrs["provenance"] = dumps(rec.provenance)
             subj = f.create_group("subject")
-            subj.attrs.update(_attrs_clean(rec.subject))
+            subj.attrs.update(_attrs_clean(rec.subject, "/subject"))
             sess = f.create_group("session")
-            sess.attrs.update(_attrs_clean(rec.session))
+            sess.attrs.update(_attrs_clean(rec.session, "/session"))
             tsg = f.create_group("timeseries")
             for ts in rec.timeseries.values():
                 _write_timeseries(tsg, ts, compression)
@@ -496,7 +515,8 @@ def write_recording(rec: Recording, path: str | os.PathLike, *, overwrite: bool 
                     g.attrs["kind"] = con.kind
                     g.attrs["directed"] = con.directed
                     g.create_dataset("weights", data=con.weights)
-                    g.create_dataset("nodes", data=np.array(con.nodes, dtype=object), dtype=_STR)
+                    g.create_dataset("nodes", data=_strings(con.nodes, f"{g.name}/nodes"),
+                                     dtype=_STR)
             _stamp_checksums(f)
     return Path(path).absolute()
 

@@ -287,3 +287,16 @@ def test_damaged_compressed_chunk_is_our_error_at_read_time(tmp_path):
         with pytest.raises(FormatError, match="/timeseries/eeg/data: stored data cannot be"):
             rec.timeseries["eeg"].slice_samples(0, 20_000)
     assert any("cannot be read" in e for e in nd.validate(bad).errors)
+
+
+def test_text_with_nul_characters_is_a_validation_error_not_an_h5py_crash(tmp_path):
+    """A damaged source header can put NUL bytes in channel names or metadata; HDF5
+    strings cannot hold them: the writer refuses with our error and leaves no file."""
+    data = np.zeros((10, 2), np.float32)
+    ts = nd.TimeSeries(data, rate=10.0, modality="eeg", channels=["C3", "C\x004"])
+    with pytest.raises(nd.ValidationError, match="NUL"):
+        nd.Recording([ts]).save(tmp_path / "nul.h5")
+    ok = nd.TimeSeries(data, rate=10.0, modality="eeg")
+    with pytest.raises(nd.ValidationError, match="NUL"):
+        nd.Recording([ok], subject={"id": "s\x001"}).save(tmp_path / "nul.h5")
+    assert list(tmp_path.iterdir()) == []
