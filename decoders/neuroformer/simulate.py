@@ -1,9 +1,10 @@
 """Ground truth for Neuroformer: a recurrent spiking circuit with known directed wiring.
 
 :func:`simulate_circuit` runs a discrete-time Poisson GLM network (1 ms steps): each
-neuron's rate is ``exp(b_i + s_i(t) + Σ_j W[j, i] h_j(t) + r h_i(t))``, where ``h`` is the
-exponentially filtered spike history (time constant ``tau_syn``), ``W[j, i]`` the
-directed weight from neuron ``j`` to neuron ``i`` (sparse, mostly excitatory), ``r < 0`` a
+neuron's rate is ``exp(b_i + s_i(t) + Σ_j W[j, i] g_j(t) + r h_i(t))``, where ``g`` is the
+spike history delayed by ``delay`` and filtered exponentially (time constant ``tau_syn``),
+``W[j, i]`` the directed weight from neuron ``j`` to neuron ``i`` (sparse; excitatory
+unless ``inhibitory_fraction`` > 0), ``h`` the undelayed history (10 ms) with ``r < 0`` a
 self-refractory term and ``s_i(t)`` a stimulus drive: each trial shows one of
 ``n_directions`` directions during ``[stim_on, stim_off)``, and a neuron is driven by its
 cosine tuning to it.  A behaviour read-out variable is the *speed* of a 2-D velocity that
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from neurodata.connectivity import Connectivity
 from neurodata.events import Events
 from neurodata.recording import Recording
 from neurodata.spikes import SpikeTrains
@@ -40,7 +42,8 @@ class SimulatedCircuit:
     recording : neurodata.Recording
         ``spikes["units"]``, ``timeseries["stimulus"]`` (cos, sin of the direction and
         the on/off flag, 100 Hz), ``timeseries["behavior"]`` (speed, 100 Hz) and one
-        event per trial (label ``dir<k>``, value = direction index).
+        event per trial (label ``dir<k>``, value = direction index) and the true wiring as
+        ``connectivity["truth"]`` (directed, ``weights[j, i]`` = ``j → i``).
     weights : float array (n_neurons, n_neurons)
         ``weights[j, i]``: directed coupling from neuron ``j`` to neuron ``i``.
     adjacency : bool array (n_neurons, n_neurons)
@@ -62,9 +65,10 @@ class SimulatedCircuit:
 
 def simulate_circuit(n_neurons: int = 24, n_trials: int = 120, *, trial_duration: float = 1.0,
                      n_directions: int = 4, connection_prob: float = 0.1,
-                     weight: float = 2.0, baseline_rate: float = 4.0,
+                     weight: float = 1.0, inhibitory_fraction: float = 0.0,
+                     baseline_rate: float = 4.0,
                      stim_gain: float = 1.6, stim_on: float = 0.2, stim_off: float = 0.7,
-                     tau_syn: float = 0.01, refractory: float = -3.0,
+                     tau_syn: float = 0.02, delay: float = 0.005, refractory: float = -3.0,
                      random_state: int | None = 0) -> SimulatedCircuit:
     """Simulate a stimulus-driven recurrent spiking circuit with known directed wiring.
 
@@ -80,16 +84,20 @@ def simulate_circuit(n_neurons: int = 24, n_trials: int = 120, *, trial_duration
         Stimulus directions, cycled over trials in a shuffled order.
     connection_prob : float, default=0.1
         Probability of a directed connection ``j → i`` (no self-connections).
-    weight : float, default=2.0
-        Magnitude of a connection; 80 % are excitatory (+), 20 % inhibitory (-).
+    weight : float, default=1.0
+        Magnitude of a connection (log-rate units, ±20 % jitter).
+    inhibitory_fraction : float, default=0.0
+        Fraction of connections with a negative sign.
     baseline_rate : float, default=4.0
         Spontaneous rate in Hz.
     stim_gain : float, default=1.6
         Log-rate gain of the cosine tuning during the stimulus.
     stim_on, stim_off : float
         Stimulus interval inside each trial (s).
-    tau_syn : float, default=0.01
-        Time constant of the spike-history filter (s).
+    tau_syn : float, default=0.02
+        Time constant of the coupling filter (s).
+    delay : float, default=0.005
+        Synaptic delay (s): a spike acts on its targets from ``delay`` s later on.
     refractory : float, default=-3.0
         Self-history weight (negative: refractoriness).
     random_state : int or None, default=0
@@ -112,7 +120,7 @@ def simulate_circuit(n_neurons: int = 24, n_trials: int = 120, *, trial_duration
     n_steps = int(round(trial_duration / step))
     adj = rng.random((n_neurons, n_neurons)) < connection_prob
     np.fill_diagonal(adj, False)
-    sign = np.where(rng.random((n_neurons, n_neurons)) < 0.8, 1.0, -1.0)
+    sign = np.where(rng.random((n_neurons, n_neurons)) < inhibitory_fraction, -1.0, 1.0)
     w = np.where(adj, sign * weight * rng.uniform(0.8, 1.2, (n_neurons, n_neurons)), 0.0)
     pref = rng.uniform(0, 2 * np.pi, n_neurons)
     tuned = rng.random(n_neurons) < 0.75  # a quarter of the neurons ignore the stimulus
@@ -125,6 +133,10 @@ def simulate_circuit(n_neurons: int = 24, n_trials: int = 120, *, trial_duration
     readout[groups == 0, 0], readout[groups == 1, 0] = 1.0, -1.0
     readout[groups == 2, 1], readout[groups == 3, 1] = 1.0, -1.0
     decay = np.exp(-step / tau_syn)
+    n_delay = max(int(round(delay / step)), 0)
+    queue = [np.zeros((n_trials, n_neurons)) for _ in range(n_delay)]  # spikes in transit
+    h_syn = np.zeros((n_trials, n_neurons))
+    ref_decay = np.exp(-step / 0.01)
     beh_decay = np.exp(-step / 0.1)
     h = np.zeros((n_trials, n_neurons))
     vel = np.zeros((n_trials, 2))
@@ -134,7 +146,7 @@ def simulate_circuit(n_neurons: int = 24, n_trials: int = 120, *, trial_duration
     speed = np.zeros((n_trials, n_steps))
     on = (t_stim >= stim_on) & (t_stim < stim_off)
     for k in range(n_steps):
-        drive = bias + (tuning if on[k] else 0.0) + h @ w + refractory * h
+        drive = bias + (tuning if on[k] else 0.0) + h_syn @ w + refractory * h
         p = 1.0 - np.exp(-np.exp(np.minimum(drive, 0.0)))  # P(at least one spike), rate <= 1/ms
         spk = rng.random((n_trials, n_neurons)) < p
         if spk.any():
@@ -142,7 +154,9 @@ def simulate_circuit(n_neurons: int = 24, n_trials: int = 120, *, trial_duration
             tr_idx.append(tr)
             n_idx.append(nn)
             t_idx.append(np.full(tr.size, k))
-        h = h * decay + spk
+        h = h * ref_decay + spk
+        queue.append(spk.astype(np.float64))
+        h_syn = h_syn * decay + queue.pop(0)
         vel = vel * beh_decay + (spk @ readout) * (1 - beh_decay) * 10.0
         speed[:, k] = np.hypot(vel[:, 0], vel[:, 1])
     tr = np.concatenate(tr_idx)
@@ -172,7 +186,9 @@ def simulate_circuit(n_neurons: int = 24, n_trials: int = 120, *, trial_duration
                         channels=["speed"])
     events = Events(onset=starts, duration=np.full(n_trials, trial_duration),
                     label=[f"dir{d}" for d in directions], value=directions.astype(int))
-    rec = Recording([stim_ts, beh_ts], spikes=[spikes], events=events,
+    truth = Connectivity(w, list(units["name"]), kind="structural", directed=True,
+                         name="truth")
+    rec = Recording([stim_ts, beh_ts], spikes=[spikes], events=events, connectivity=[truth],
                     subject={"id": "sim", "species": "simulated"},
                     session={"id": f"circuit_seed{random_state}",
                              "task": "simulated recurrent circuit"})
