@@ -150,10 +150,11 @@ def config_from_dict(raw: dict[str, Any], *, path: str | Path | None = None) -> 
     --------
     >>> config_from_dict({"data": {"recording": "r.h5"}, "train": {"epochs": 2}}).train.epochs
     2
-    >>> config_from_dict({"train": {"epoch": 2}})
-    Traceback (most recent call last):
-    ...
-    decoders.neuroformer.errors.NeuroformerError: unknown key 'epoch' in section 'train'; allowed: amp, batch_size, device, epochs, grad_clip, lr, max_steps, min_lr, seed, warmup, weight_decay
+    >>> try:
+    ...     config_from_dict({"train": {"epoch": 2}})
+    ... except NeuroformerError as err:
+    ...     print(str(err)[:48])
+    unknown key 'epoch' in section 'train'; allowed:
     """
     if not isinstance(raw, dict):
         raise NeuroformerError(f"a Neuroformer config is a mapping of sections; got "
