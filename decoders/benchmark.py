@@ -49,8 +49,6 @@ Config (YAML)::
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 import traceback
@@ -62,6 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from neurodata import results as results_io
 from neurodata.errors import MissingFileError, NeurodataError, ValidationError
 from neurodata.log import logger, progress_enabled, verbose
 
@@ -137,7 +136,7 @@ class BenchmarkResult:
 
 
 def _hash(obj: Any, n: int = 12) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:n]
+    return results_io.config_hash(obj, length=n)
 
 
 def _as_list(value: Any, what: str, path: Any) -> list:
@@ -253,18 +252,8 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
     if isinstance(config, Mapping):
         raw, where, base = dict(config), None, Path.cwd()
     else:
-        import yaml
-
         where = Path(config)
-        if not where.exists():
-            raise MissingFileError("benchmark config not found", path=where)
-        try:
-            raw = yaml.safe_load(where.read_text())
-        except yaml.YAMLError as exc:
-            raise ValidationError(f"not valid YAML ({exc})", path=where) from None
-        if not isinstance(raw, dict):
-            raise ValidationError(f"expected a YAML mapping at the top; got "
-                                  f"{type(raw).__name__}", path=where)
+        raw = results_io.load_yaml_mapping(where, what="benchmark config")
         base = where.resolve().parent
     unknown = set(raw) - _TOP_KEYS
     if unknown:
@@ -372,11 +361,8 @@ def _compute_cell(cell: dict[str, Any]) -> None:
                   random_state=cell["random_state"])
     df.insert(0, "dataset", cell["dataset"]["name"])
     df.insert(1, "cell", cell["key"])
-    from neurodata.atomic import atomic_path
-
     # temporary file + fsync + rename; leftovers of killed workers are removed
-    with atomic_path(cell["file"], overwrite=True) as tmp:
-        df.to_csv(tmp, index=False)
+    results_io.write_csv(cell["file"], df)
 
 
 def _run_cell(cell: dict[str, Any], n_threads: int | None) -> dict[str, Any]:
@@ -467,8 +453,7 @@ def _plots(results: pd.DataFrame, out: Path) -> list[Path]:
         ax.set_title(f"{ds} · {sch}", fontsize=10)
         ax.set_ylabel(df["scoring"].iloc[0])
     fig.tight_layout()
-    fig.savefig(out / "scores.png", dpi=100)
-    plt.close(fig)
+    results_io.save_figure(fig, out / "scores.png", dpi=100, tight=False)
     paths.append(out / "scores.png")
 
     # Paired comparison: mean fold-wise score difference (row - column) and the share of
@@ -491,8 +476,7 @@ def _plots(results: pd.DataFrame, out: Path) -> list[Path]:
     fig.colorbar(im, ax=ax, label="mean score difference (row − column)")
     ax.set_title(f"paired folds: {ds} · {sch}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(out / "paired.png", dpi=100)
-    plt.close(fig)
+    results_io.save_figure(fig, out / "paired.png", dpi=100, tight=False)
     paths.append(out / "paired.png")
     return paths
 
@@ -525,12 +509,6 @@ def _keep_plots(old: Path, new: Path) -> None:
         for name in ("scores.png", "paired.png"):
             if (old / name).exists():
                 shutil.copy2(old / name, new / name)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 @verbose
@@ -596,9 +574,6 @@ def run_benchmark(
     PosixPath('results/decoding_eegmmidb/3f2a9c0d1e4b')
     """
     from joblib import Parallel, delayed
-
-    from neurodata.atomic import staged_dir
-    from neurodata.provenance import software_versions, to_json
 
     cfg = load_config(config)
     out = Path(output or cfg["output"] or Path("results") / cfg["name"])
@@ -705,12 +680,12 @@ def run_benchmark(
     if any("moabb" in ds for ds in cfg["datasets"]):
         packages.append("moabb")
     manifest = {"config": _public(cfg), "config_hash": chash, "input_sha256": inputs,
-                "software": software_versions(*packages),
+                "software": results_io.software_versions(*packages),
                 "cells": keys, "ran": ran, "skipped": skipped,
                 "failed": failed_info, "complete": not failed,
                 "cell_files": {c["key"]: str(Path(c["file"]).relative_to(out)) for c in cells},
                 "finished": finished}
-    with staged_dir(run_dir) as tmp:
+    with results_io.run_folder(run_dir) as tmp:
         if len(results):
             results.to_csv(tmp / "results.csv", index=False)
             summary.to_csv(tmp / "summary.csv", index=False)
@@ -723,12 +698,11 @@ def run_benchmark(
                                    exc)
             else:
                 _keep_plots(run_dir, tmp)
-        (tmp / "manifest.json").write_text(json.dumps(to_json(manifest), indent=1,
-                                                      default=str))
-    _write_atomic(out / "latest.json", json.dumps(
-        {"run_dir": chash, "path": str(run_dir.resolve()), "name": cfg["name"],
-         "config_hash": chash, "complete": not failed,
-         "failed": [f["cell"] for f in failed], "finished": finished}, indent=1) + "\n")
+        results_io.write_json(tmp / "manifest.json", manifest)
+    results_io.write_json(out / "latest.json", {
+        "run_dir": chash, "path": str(run_dir.resolve()), "name": cfg["name"],
+        "config_hash": chash, "complete": not failed,
+        "failed": [f["cell"] for f in failed], "finished": finished}, newline=True)
     if failed:
         names = "; ".join(f"{f['cell']} ({f['error']}: {_one_line(f['message'], 160)})"
                           for f in failed)
