@@ -1,0 +1,65 @@
+"""EEGLAB ``.set`` (+ ``.fdt``) through MNE; the data-file name is read from the ``.set``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ...errors import FormatError
+from ...log import verbose
+from .._isolate import safe_loadmat
+from .._registry import ReaderSpec, register_reader
+from ..mne_formats import read_with_mne
+from ._companion import companion as _companion
+
+__all__ = ["read_eeglab"]
+
+
+def _eeglab_data_file(path: Path) -> str | None:
+    """Name of the external ``.fdt`` a ``.set`` refers to, or None if data is embedded."""
+    import h5py
+
+    if h5py.is_hdf5(path):  # MATLAB v7.3
+        with h5py.File(path, "r") as f:
+            grp = f["EEG"] if "EEG" in f else f
+            if "data" in grp and grp["data"].dtype.kind in "u" and grp["data"].ndim == 2:
+                return "".join(chr(c) for c in grp["data"][()].ravel())
+        return None
+    try:
+        mat = safe_loadmat(path, squeeze_me=True, struct_as_record=False,
+                           variable_names=["EEG", "data"])
+    except Exception as exc:  # scipy raises ValueError/TypeError on non-MAT files
+        raise FormatError(f"not a MATLAB file readable as EEGLAB .set ({exc})", path=path) \
+            from exc
+    data = getattr(mat["EEG"], "data", None) if "EEG" in mat else mat.get("data")
+    if data is None:
+        raise FormatError("no EEG.data field; not an EEGLAB dataset", path=path)
+    return data if isinstance(data, str) else None
+
+
+@verbose
+def read_eeglab(path: str | os.PathLike, *, channel_types: dict[str, str] | None = None,
+                subject: dict[str, Any] | None = None, session: dict[str, Any] | None = None,
+                preload: bool = False, verbose: bool | str | None = None):
+    """Read an EEGLAB dataset (``.set``, with its ``.fdt`` when the data is external).
+
+    EEGLAB events become events (labels from ``type``); channel positions from
+    ``chanlocs`` when present.
+    """
+    import mne
+
+    path = Path(path)
+    sources = [path]
+    fdt = _eeglab_data_file(path)
+    if fdt:
+        sources.append(_companion(path, Path(fdt).name, "data (.fdt)"))
+    return read_with_mne(path, "EEGLAB", lambda p: mne.io.read_raw_eeglab(p, verbose="error"),
+                         loader="neurodata.io.read_eeglab", sources=sources,
+                         channel_types=channel_types, subject=subject, session=session,
+                         preload=preload)
+
+
+register_reader(ReaderSpec(
+    "EEGLAB", (".set",), "EEG", read_eeglab, "mne.io.read_raw_eeglab",
+    "signals in V (.set + .fdt), events, chanlocs positions"))
