@@ -15,17 +15,22 @@ Run ``python benchmarks/bench_ntf.py`` (full sizes, several minutes) or with ``-
 3. NMI of Leiden (modularity) and of our DC-SBM against the planted partition of weighted
    LFR-style graphs over mixing μ ∈ {0.1, …, 0.6}.
 
-The last line is ``SUMMARY speedup_vs_tensorly_hals=<tensorly time ÷ ours>
-err_ratio=<our final error ÷ tensorly's>``, each library timed at its faster of the two
-thread settings (the per-setting ratios are in the tables).  Timings are wall-clock on
-this machine; only ratios measured in one run are meaningful.
+The last line is ``SUMMARY speedup_vs_tensorly_hals=<tensorly wall time ÷ ours>
+err_ratio=<our final error ÷ tensorly's> speedup_vs_tensorly_hals_cpu=<the same in CPU
+time> speedup_float32=<tensorly ÷ our float32 fit> err_ratio_float32=<...>``, each library
+timed at its faster of the two thread settings (the per-setting ratios are in the
+tables); the headline compares float64 with float64.  Only ratios measured in one run are
+meaningful.  Table 2 goes up to the 302 neurons of C. elegans and states CPU µs per
+iteration and pair (constant = linear time) and the fit's peak memory (linear memory).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import sys
+import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 import tensorly as tl
@@ -33,6 +38,11 @@ from sklearn.metrics import normalized_mutual_info_score
 from tensorly.cp_tensor import CPTensor
 from tensorly.decomposition import non_negative_parafac, non_negative_parafac_hals
 from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import peak_rss_mb, print_config  # noqa: E402
+from _common import timed as _timed  # noqa: E402
 
 from connectome.communities import leiden_communities, sbm_communities
 from connectome.ntf import nonneg_cp
@@ -57,12 +67,13 @@ def rel_error(x: np.ndarray, recon: np.ndarray) -> float:
 
 
 def timed(fn, repeats: int = 1):
-    times, out = [], None
+    """Median wall and CPU seconds over ``repeats`` calls, and the last result."""
+    walls, cpus, out = [], [], None
     for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times)), out
+        w, c, out = _timed(fn)
+        walls.append(w)
+        cpus.append(c)
+    return float(np.median(walls)), float(np.median(cpus)), out
 
 
 def compare_tensorly(
@@ -79,67 +90,85 @@ def compare_tensorly(
 
 def _compare_tensorly(n_neurons, n_windows, n_animals, rank, n_iter, threads):
     x = planted_tensor(n_neurons, n_windows, n_animals, rank, seed=0)
+    x32 = x.astype(np.float32)
     rng = np.random.default_rng(1)
     init = [rng.random((n, rank)) for n in x.shape]
-    blas = "default BLAS threads" if threads is None else f"BLAS limited to {threads} thread"
+    blas = ("default threads (ours: one fused-pass thread per core, BLAS 1 thread; "
+            "tensorly: BLAS default)" if threads is None
+            else f"{threads} thread for every method")
     print(
         f"\n## Non-negative CP, tensor {x.shape[0]} × {x.shape[1]} × {x.shape[2]} "
-        f"({n_neurons} neurons), rank {rank}, {n_iter} iterations, same init, tol=0, "
-        f"{blas} for every method"
+        f"({n_neurons} neurons), rank {rank}, {n_iter} iterations, same init, tol=0, {blas}"
     )
-    print(f"{'method':42s} {'time [s]':>9s} {'ms/it':>8s} {'rel. error':>11s} {'speed-up':>9s}")
+    print(f"{'method':44s} {'wall [s]':>9s} {'CPU [s]':>8s} {'ms/it':>7s} {'rel. error':>11s} "
+          f"{'speed-up wall':>13s} {'speed-up CPU':>12s}")
 
-    def ours(method: str = "hals"):
+    def ours(method: str = "hals", data=x):
         return nonneg_cp(
-            x,
+            data,
             rank,
             init=[f.copy() for f in init],
             n_restarts=1,
             tol=0,
             n_iter_max=n_iter,
             method=method,
+            n_threads=threads,
         )
 
     def theirs(fn):
         cp = CPTensor((np.ones(rank), [f.copy() for f in init]))
         return fn(x, rank, init=cp, n_iter_max=n_iter, tol=0)
 
-    t_ours, res = timed(ours, repeats=3)
+    ours(data=x[:50])  # compile / load the numba kernel outside the timings
+    t_ours, c_ours, res = timed(ours, repeats=3)
     e_ours = rel_error(x, res.reconstruct())
-    t_mu_ours, res_mu = timed(lambda: ours("mu"), repeats=1)
+    t_32, c_32, res32 = timed(lambda: ours(data=x32), repeats=3)
+    e_32 = rel_error(x, res32.reconstruct())
+    t_mu_ours, c_mu_ours, res_mu = timed(lambda: ours("mu"), repeats=1)
     e_mu_ours = rel_error(x, res_mu.reconstruct())
-    t_hals, cp_hals = timed(lambda: theirs(non_negative_parafac_hals))
+    t_hals, c_hals, cp_hals = timed(lambda: theirs(non_negative_parafac_hals))
     e_hals = rel_error(x, tl.cp_to_tensor(cp_hals))
-    t_mu, cp_mu = timed(lambda: theirs(non_negative_parafac))
+    t_mu, c_mu, cp_mu = timed(lambda: theirs(non_negative_parafac))
     e_mu = rel_error(x, tl.cp_to_tensor(cp_mu))
     rows = [
-        ("neuroloom nonneg_cp HALS (numpy)", t_ours, e_ours),
-        ("neuroloom nonneg_cp MU (numpy)", t_mu_ours, e_mu_ours),
-        ("tensorly non_negative_parafac_hals", t_hals, e_hals),
-        ("tensorly non_negative_parafac (MU)", t_mu, e_mu),
+        ("neuroloom nonneg_cp HALS (numpy, float64)", t_ours, c_ours, e_ours),
+        ("neuroloom nonneg_cp HALS (numpy, float32)", t_32, c_32, e_32),
+        ("neuroloom nonneg_cp MU (numpy, float64)", t_mu_ours, c_mu_ours, e_mu_ours),
+        ("tensorly non_negative_parafac_hals", t_hals, c_hals, e_hals),
+        ("tensorly non_negative_parafac (MU)", t_mu, c_mu, e_mu),
     ]
-    for name, t, e in rows:
-        print(f"{name:42s} {t:9.2f} {1000 * t / n_iter:8.1f} {e:11.5f} {t_hals / t:8.2f}x")
-    return t_ours, t_hals, e_ours, e_hals
+    for name, t, c, e in rows:
+        print(f"{name:44s} {t:9.2f} {c:8.2f} {1000 * t / n_iter:7.1f} {e:11.6f} "
+              f"{t_hals / t:12.2f}x {c_hals / c:11.2f}x")
+    print(f"float32 vs float64: relative difference of the final error "
+          f"{abs(e_32 - e_ours) / e_ours:.1e}")
+    return {"ours": (t_ours, c_ours, e_ours), "ours32": (t_32, c_32, e_32),
+            "hals": (t_hals, c_hals, e_hals)}
 
 
 def scaling(neurons: list[int], n_windows: int, n_animals: int, rank: int, n_iter: int):
     print(
-        f"\n## Our HALS time vs number of neurons ({n_windows} windows, {n_animals} animals, "
-        f"rank {rank}, {n_iter} iterations)"
+        f"\n## Our HALS time and memory vs number of neurons ({n_windows} windows, "
+        f"{n_animals} animals, rank {rank}, {n_iter} iterations, float64, default threads)"
     )
+    print("(fit peak = the most memory the fit itself allocated beyond the tensor, traced by "
+          "tracemalloc; process peak RSS includes generating the tensor)")
     print(
-        f"{'neurons':>8s} {'pairs':>7s} {'tensor MB':>10s} {'time [s]':>9s} {'ms/it':>8s} "
-        f"{'rel. error':>11s}"
+        f"{'neurons':>8s} {'pairs':>7s} {'tensor MB':>10s} {'wall [s]':>9s} {'CPU [s]':>8s} "
+        f"{'CPU µs/it/pair':>15s} {'fit peak MB':>12s} {'peak RSS MB':>12s} {'rel. error':>11s}"
     )
     for n in neurons:
         x = planted_tensor(n, n_windows, n_animals, rank, seed=n)
-        t, res = timed(
+        tracemalloc.start()
+        t, c, res = timed(
             lambda x=x: nonneg_cp(x, rank, n_restarts=1, tol=0, n_iter_max=n_iter, random_state=0)
         )
+        fit_peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
         print(
-            f"{n:8d} {x.shape[0]:7d} {x.nbytes / 2**20:10.0f} {t:9.2f} "
-            f"{1000 * t / n_iter:8.1f} {res.error:11.5f}"
+            f"{n:8d} {x.shape[0]:7d} {x.nbytes / 2**20:10.0f} {t:9.2f} {c:8.2f} "
+            f"{1e6 * c / n_iter / x.shape[0]:15.1f} {fit_peak:12.1f} {peak_rss_mb():12.0f} "
+            f"{res.error:11.5f}"
         )
         del x
 
@@ -178,23 +207,33 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     tl.set_backend("numpy")
+    print_config(f"bench_ntf ({'quick' if args.quick else 'full'} run)")
     mus = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     # Every method runs twice: with the default BLAS threads and limited to one thread
     # (multithreaded BLAS degrades badly when other processes compete for the cores).  The
     # summary compares each library at its faster setting.
     size = (50, 150, 21, 10, 100) if args.quick else (100, 300, 21, 10, 100)
     runs = [compare_tensorly(*size), compare_tensorly(*size, threads=1)]
-    ours = min(runs, key=lambda r: r[0])
-    theirs = min(runs, key=lambda r: r[1])
-    speedup, err_ratio = theirs[1] / ours[0], ours[2] / theirs[3]
+    ours = min((r["ours"] for r in runs), key=lambda v: v[0])
+    ours32 = min((r["ours32"] for r in runs), key=lambda v: v[0])
+    theirs = min((r["hals"] for r in runs), key=lambda v: v[0])
+    ours_cpu = min(r["ours"][1] for r in runs)
+    theirs_cpu = min(r["hals"][1] for r in runs)
     if args.quick:
         scaling([30, 50, 70], 150, 21, 10, 10)
         communities_table(120, mus, 1)
     else:
-        scaling([50, 100, 150, 200, 300], 300, 21, 10, 10)
+        scaling([50, 100, 150, 200, 302], 300, 21, 10, 10)
         communities_table(300, mus, 3)
-    print(f"\nbest setting: ours {ours[0]:.2f} s, tensorly HALS {theirs[1]:.2f} s")
-    print(f"SUMMARY speedup_vs_tensorly_hals={speedup:.2f} err_ratio={err_ratio:.4f}")
+    print(f"\nbest setting (wall): ours {ours[0]:.2f} s (float32: {ours32[0]:.2f} s), "
+          f"tensorly HALS {theirs[0]:.2f} s; best CPU time: ours {ours_cpu:.2f} s, "
+          f"tensorly HALS {theirs_cpu:.2f} s")
+    print(
+        f"SUMMARY speedup_vs_tensorly_hals={theirs[0] / ours[0]:.2f} "
+        f"err_ratio={ours[2] / theirs[2]:.4f} "
+        f"speedup_vs_tensorly_hals_cpu={theirs_cpu / ours_cpu:.2f} "
+        f"speedup_float32={theirs[0] / ours32[0]:.2f} err_ratio_float32={ours32[2] / theirs[2]:.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,12 +43,42 @@ class MappedRows:
                  owner: Any):
         self._blocks = blocks
         self._block_rows = block_rows
+        # one view over the whole dataset (contiguous layout, or chunks back to back):
+        # a read is then a single slice and a copy
+        self._whole = blocks[0] if len(blocks) == 1 else None
         self.shape = shape
         self.dtype = blocks[0].dtype if blocks else np.dtype("float32")
         self._owner = owner
 
+    def read_rows(self, start: int, stop: int) -> np.ndarray:
+        """Copy rows ``[start, stop)`` of every column (already bounds-checked, non-empty).
+
+        The window-read hot path: no column selection, no per-call allocation beyond the
+        output, and a single slice when the window sits inside one block.
+        """
+        whole = self._whole
+        if whole is not None:
+            return whole[start:stop].copy()
+        br = self._block_rows
+        k0 = start // br
+        off = k0 * br
+        if stop <= off + br:
+            return self._blocks[k0][start - off : stop - off].copy()
+        out = np.empty((stop - start, self.shape[1]), dtype=self.dtype)
+        pos, k = 0, k0
+        while pos < stop - start:
+            blk = self._blocks[k]
+            lo = start + pos - k * br
+            n = min(br - lo, stop - start - pos)
+            out[pos : pos + n] = blk[lo : lo + n]
+            pos += n
+            k += 1
+        return out
+
     def read(self, start: int, stop: int, cols: Any = slice(None)) -> np.ndarray:
         """Copy rows ``[start, stop)`` (already bounds-checked) and columns ``cols``."""
+        if stop > start and isinstance(cols, slice) and cols == slice(None):
+            return self.read_rows(start, stop)
         br = self._block_rows
         k0 = start // br
         k1 = (stop - 1) // br if stop > start else k0
@@ -65,6 +95,7 @@ class MappedRows:
 
     def close(self) -> None:
         self._blocks = []
+        self._whole = None
         owner, self._owner = self._owner, None
         if owner is not None:
             try:

@@ -319,6 +319,21 @@ class TimeSeries:
         SliceError
             If ``[t0, t1)`` is not inside the series' time domain ``[t0, t_end)``.
         """
+        mapped = self._mapped
+        if mapped is not None and channels is None:
+            # Hot path of random window reads (all channels, memory-mapped file): the
+            # bounds, clock and reader are cached once, so a read costs two comparisons,
+            # two index computations and one copy.  NaN or out-of-range times fail the
+            # comparison and take the checked path below, which raises.
+            index = self._window_index
+            if index is None or index[0] is not mapped:
+                index = self._window_index = self._build_window_index()
+            if index[1] <= t0 <= t1 <= index[2]:
+                _, _, _, f0, rate, n = index
+                start = max(math.ceil((t0 - f0) * rate - _EPS_SAMPLES), 0)
+                stop = min(math.ceil((t1 - f0) * rate - _EPS_SAMPLES), n)
+                if stop > start:
+                    return mapped.read_rows(start, stop)
         tol = (_EPS_SAMPLES / self.rate) if self.rate else 1e-9
         if not (math.isfinite(t0) and math.isfinite(t1)) or t1 < t0:
             raise SliceError(f"invalid time range [{t0}, {t1}) s", path=self._path)
@@ -331,6 +346,21 @@ class TimeSeries:
         start = max(self.time_to_index(t0), 0)
         stop = min(self.time_to_index(t1), self.n_times)
         return self._read(start, stop, _columns_index(self.channels, channels))
+
+    _window_index: tuple | None = None
+
+    def _build_window_index(self) -> tuple:
+        """(reader, lowest t0, highest t1, clock t0, rate, n_times) for :meth:`slice`.
+
+        The range bounds are infinite-free sentinels that no time passes when the fast
+        path does not apply (irregular timestamps, non-float32 storage), so those reads
+        always take the checked path.
+        """
+        mapped = self._mapped
+        if self._timestamps is not None or mapped is None or mapped.dtype != np.float32:
+            return (mapped, 1.0, 0.0, 0.0, 0.0, 0)
+        tol = _EPS_SAMPLES / self.rate
+        return (mapped, self.t0 - tol, self.t_end + tol, self.t0, self.rate, self.n_times)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         """Positional indexing, as numpy: ``ts[i]``, ``ts[i:j]``, ``ts[i:j, cols]``."""

@@ -21,11 +21,18 @@ objective, so the masked error cannot increase (Tomasi & Bro 2005; Kolda & Bader
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from .kernels import hals_rows
+
 __all__ = ["run_cp"]
+
+# rows of the tensor per block of the fused pass: a block (rows × J·K) should stay in
+# the per-core share of the L3 cache between its two products (4 MB)
+_BLOCK_BYTES = 1 << 22
 
 # columns whose Gram diagonal falls below this are dead (all zero): they are skipped
 # rather than divided by ~0
@@ -65,6 +72,52 @@ def _mu_update(xp: Any, factor: Any, mttkrp: Any, gram: Any, n_inner: int) -> An
     return factor
 
 
+class _FusedPass:
+    """Mode-0 MTTKRP, HALS update of A and ``Z = AᵀX₍₀₎`` in one pass over the tensor.
+
+    The rows are cut into ``n_workers`` contiguous parts, each walked in cache-sized row
+    blocks by its own thread (the GEMMs and the compiled row update release the GIL);
+    BLAS itself runs single-threaded meanwhile, so threads never oversubscribe the cores.
+    Each worker accumulates its own ``Z`` part; the parts are summed at the end.
+    """
+
+    def __init__(self, x2: np.ndarray, n_inner: int, n_workers: int) -> None:
+        self.x2 = x2
+        self.n_inner = n_inner
+        n = x2.shape[0]
+        n_workers = max(1, min(n_workers, n))
+        self.block = max(1, _BLOCK_BYTES // max(1, x2.shape[1] * x2.itemsize))
+        edges = np.linspace(0, n, n_workers + 1).round().astype(int)
+        self.parts = [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+        self.pool = ThreadPoolExecutor(n_workers) if n_workers > 1 else None
+
+    def _part(self, lo: int, hi: int, a: np.ndarray, kr: np.ndarray, gram: np.ndarray):
+        x2, nb = self.x2, self.block
+        z = np.zeros((a.shape[1], x2.shape[1]), dtype=x2.dtype)
+        for s in range(lo, hi, nb):
+            e = min(s + nb, hi)
+            xb = x2[s:e]
+            m = xb @ kr
+            hals_rows(a[s:e], m, gram, self.n_inner)
+            z += a[s:e].T @ xb
+        return z
+
+    def __call__(self, a: np.ndarray, kr: np.ndarray, gram: np.ndarray):
+        a = np.array(a, copy=True)  # rows updated in place by the workers
+        if self.pool is None:
+            return a, self._part(0, self.x2.shape[0], a, kr, gram)
+        futures = [self.pool.submit(self._part, lo, hi, a, kr, gram) for lo, hi in self.parts]
+        parts = [f.result() for f in futures]
+        z = parts[0]
+        for zp in parts[1:]:
+            z += zp
+        return a, z
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
 def run_cp(
     xp: Any,
     tensor: Any,
@@ -76,6 +129,7 @@ def run_cp(
     tol: float,
     n_inner: int,
     callback: Any = None,
+    n_workers: int | None = None,
 ) -> tuple[list[Any], list[float], int, bool]:
     """Iterate from ``factors`` until the tolerance or ``n_iter_max``.
 
@@ -88,6 +142,9 @@ def run_cp(
     method : "hals" or "mu"
     n_iter_max, tol, n_inner : see :func:`connectome.ntf.nonneg_cp`
     callback : callable(iteration) or None, called after each iteration (progress bars)
+    n_workers : int or None
+        Threads of the fused pass (numpy backend, HALS, no mask, numba installed); None
+        runs the two-pass iteration with the library's own BLAS threading.
 
     Returns
     -------
@@ -103,41 +160,40 @@ def run_cp(
     errors: list[float] = []
     converged = False
     it = 0
-    for it in range(1, n_iter_max + 1):
+    fused = None
+    if (n_workers is not None and observed is None and method == "hals"
+            and hals_rows is not None and isinstance(x2, np.ndarray)):
+        fused = _FusedPass(x2, n_inner, n_workers)
+    try:
         gb, gc = b.T @ b, c.T @ c
-        kr = _khatri_rao(b, c)
-        if observed is None:
-            data = x2
-            m0 = x2 @ kr
-        else:
-            # E-step: observed entries from the data, missing ones from the model.
-            # M0 = filled @ kr = A (GB∗GC) + resid @ kr avoids a second product with recon.
-            recon = a @ kr.T
-            resid = xp.where(observed, x2 - recon, 0.0)
-            errors.append(float(np.sqrt(max(xp.sqnorm(resid), 0.0))) / norm)
-            data = recon + resid
-            del recon
-            m0 = a @ (gb * gc) + resid @ kr
-            del resid
-        a = update(xp, a, m0, gb * gc, n_inner)
-        ga = a.T @ a
-        z = (a.T @ data).reshape(a.shape[1], n1, n2)
-        m1 = xp.einsum("rjk,kr->jr", z, c)
-        b = update(xp, b, m1, ga * gc, n_inner)
-        gb = b.T @ b
-        m2 = xp.einsum("rjk,jr->kr", z, b)
-        c = update(xp, c, m2, ga * gb, n_inner)
-        del data, z
-        if observed is None:
-            gc = c.T @ c
-            inner = xp.scalar((m2 * c).sum())
-            model_sq = xp.scalar((ga * gb * gc).sum())
-            errors.append(float(np.sqrt(max(norm_sq - 2.0 * inner + model_sq, 0.0))) / norm)
-        if callback is not None:
-            callback(it)
-        if tol > 0 and len(errors) >= 2 and abs(errors[-2] - errors[-1]) < tol:
-            converged = True
-            break
+        for it in range(1, n_iter_max + 1):
+            if fused is not None:
+                # one read of the tensor: M₀, the new A and Z = AᵀX₍₀₎ per row block
+                a, z = fused(a, _khatri_rao(b, c), gb * gc)
+                ga = a.T @ a
+                z = z.reshape(a.shape[1], n1, n2)
+                m1 = xp.einsum("rjk,kr->jr", z, c)
+                b = update(xp, b, m1, ga * gc, n_inner)
+                gb = b.T @ b
+                m2 = xp.einsum("rjk,jr->kr", z, b)
+                c = update(xp, c, m2, ga * gb, n_inner)
+                del z
+                gc = c.T @ c
+                inner = xp.scalar((m2 * c).sum())
+                model_sq = xp.scalar((ga * gb * gc).sum())
+                errors.append(float(np.sqrt(max(norm_sq - 2.0 * inner + model_sq, 0.0))) / norm)
+            else:
+                a, b, c, gb, gc = _two_pass(
+                    xp, x2, observed, a, b, c, gb, gc, update, n_inner, norm, norm_sq, errors
+                )
+            if callback is not None:
+                callback(it)
+            if tol > 0 and len(errors) >= 2 and abs(errors[-2] - errors[-1]) < tol:
+                converged = True
+                break
+    finally:
+        if fused is not None:
+            fused.close()
     if observed is not None:
         # the history lags one sweep behind with a mask; close it with the final model
         recon = a @ _khatri_rao(b, c).T
@@ -145,3 +201,37 @@ def run_cp(
         errors.append(float(np.sqrt(max(xp.sqnorm(resid), 0.0))) / norm)
         errors = errors[1:]  # drop the initial model's error: one entry per iteration
     return [a, b, c], errors, it, converged
+
+
+def _two_pass(xp, x2, observed, a, b, c, gb, gc, update, n_inner, norm, norm_sq, errors):
+    """One iteration as two passes over the tensor (any backend, mask, MU or HALS)."""
+    n1, n2 = b.shape[0], c.shape[0]
+    kr = _khatri_rao(b, c)
+    if observed is None:
+        data = x2
+        m0 = x2 @ kr
+    else:
+        # E-step: observed entries from the data, missing ones from the model.
+        # M0 = filled @ kr = A (GB∗GC) + resid @ kr avoids a second product with recon.
+        recon = a @ kr.T
+        resid = xp.where(observed, x2 - recon, 0.0)
+        errors.append(float(np.sqrt(max(xp.sqnorm(resid), 0.0))) / norm)
+        data = recon + resid
+        del recon
+        m0 = a @ (gb * gc) + resid @ kr
+        del resid
+    a = update(xp, a, m0, gb * gc, n_inner)
+    ga = a.T @ a
+    z = (a.T @ data).reshape(a.shape[1], n1, n2)
+    m1 = xp.einsum("rjk,kr->jr", z, c)
+    b = update(xp, b, m1, ga * gc, n_inner)
+    gb = b.T @ b
+    m2 = xp.einsum("rjk,jr->kr", z, b)
+    c = update(xp, c, m2, ga * gb, n_inner)
+    del data, z
+    gc = c.T @ c
+    if observed is None:
+        inner = xp.scalar((m2 * c).sum())
+        model_sq = xp.scalar((ga * gb * gc).sum())
+        errors.append(float(np.sqrt(max(norm_sq - 2.0 * inner + model_sq, 0.0))) / norm)
+    return a, b, c, gb, gc
