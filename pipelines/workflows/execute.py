@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from neurodata.errors import NeurodataError
+from neurodata.log import logger
 
 from .plan import WORKFLOW_DIR, build_plan, default_config_path
 from .runner import StepError
@@ -194,10 +195,15 @@ def run_pipeline(config: str | os.PathLike | None = None, *, cores: int = 1,
     )
     started = time.time()
     out = PipelineRun(results=plan.results)
+    if not dry_run:
+        pending = [j.id for j in plan if str(j.record) in set(targets) or until is None]
+        pending = [jid for jid in pending if forceall or not plan.jobs[jid].record.exists()]
+        logger.info("neuroloom pipeline: %d job(s) not yet done: %s", len(pending),
+                    ", ".join(pending) or "none")
     try:
-        with SnakemakeApi(OutputSettings(quiet={Quietness.PROGRESS, Quietness.RULES}
-                                         if not dry_run else {Quietness.ALL},
-                                         dryrun=dry_run, show_failed_logs=False)) as api:
+        # Snakemake's own messages stay quiet: a failure ends in one line of ours
+        with SnakemakeApi(OutputSettings(quiet={Quietness.ALL}, dryrun=dry_run,
+                                         show_failed_logs=False)) as api:
             wf = api.workflow(
                 resource_settings=resources,
                 config_settings=ConfigSettings(config={"config_file": str(cfg),

@@ -124,7 +124,7 @@ def run_job(plan: Plan, step: str, name: str = "", *, key: str | None = None) ->
     for role in job.roles():
         for p in job.input_paths(role):
             if not p.exists():
-                raise StepError(f"{label}: input {role!r} is missing", path=p)
+                raise StepError(f"{label}: {p}: input {role!r} is missing")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     stage = job.dir.parent / f".{job.dir.name}.stage"
@@ -132,6 +132,9 @@ def run_job(plan: Plan, step: str, name: str = "", *, key: str | None = None) ->
         shutil.rmtree(stage, ignore_errors=True)
         stage.mkdir(parents=True)
     argv = job_argv(job, stage)
+    import neurodata as nd
+
+    nd.set_log_level("WARNING")  # no progress bars in job logs; errors still reach them
     started = time.time()
     try:
         if job.step == "decoding":
@@ -168,7 +171,8 @@ def run_job(plan: Plan, step: str, name: str = "", *, key: str | None = None) ->
     except NeurodataError as exc:
         shutil.rmtree(stage, ignore_errors=True)
         where = exc.path or (str(job.input_paths(job.roles()[0])[0]) if job.roles() else None)
-        raise StepError(f"{label}: {exc.message}", path=where) from None
+        raise StepError(f"{label}: " + (f"{where}: " if where else "") + exc.message) \
+            from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
