@@ -78,6 +78,22 @@ def _nifti(tmp: Path) -> Path:
     return tmp / "bold.nii"
 
 
+def _cook_xlsx(tmp: Path) -> Path:
+    """A small workbook in the Cook et al. 2019 SI 5 layout (the real one takes ~10 s)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    names = ["AVAL", "AVAR", "AVBL", "RIML"]
+    for k, sheet in enumerate(["hermaphrodite chemical", "hermaphrodite gap jn symmetric"]):
+        ws = wb.active if k == 0 else wb.create_sheet()
+        ws.title = sheet
+        ws.append([None, None] + names)
+        for i, pre in enumerate(names):
+            ws.append([None, pre] + [float((i + j + k) % 3) for j in range(len(names))])
+    wb.save(tmp / "cook_small.xlsx")
+    return tmp / "cook_small.xlsx"
+
+
 def _array_npy(tmp: Path) -> Path:
     np.save(tmp / "activity.npy", np.random.default_rng(3).standard_normal((100, 4)))
     return tmp / "activity.npy"
@@ -121,8 +137,7 @@ SAMPLES: dict[str, tuple[Callable[[Path], Path], dict]] = {
                                            "cook_jarrell_2019_h.json"), {}),
     "WormAtlas NeuronConnect (CSV)": (_shared("calcium/celegans_connectome/"
                                               "varshney2011_NeuronConnect.csv"), {}),
-    "Cook 2019 SI5 (XLSX)": (_shared("calcium/celegans_connectome/cook2019_SI5_connectome_"
-                                     "adjacency_matrices_corrected_July2020.xlsx"), {}),
+    "Cook 2019 SI5 (XLSX)": (_cook_xlsx, {}),
     "trial calcium (MAT D/TE)": (_shared("calcium/park2024_v1_gratings/"
                                          "230803_mrcuts24_fov1_grat-000_data.mat"), {}),
     "92-image RSA set (MAT)": (_shared("image_evoked/kriegeskorte2008_92images/"
