@@ -225,3 +225,14 @@ def test_function_reader_gets_the_base_contract(tmp_path):
         check_reader("json trace test", good)
     finally:
         _READERS[:] = [s for s in _READERS if s.name != "json trace test"]
+
+
+def test_docs_reader_example_runs(capsys):
+    """Synthetic: the python block of docs/loaders_readers.md runs and prints what it says."""
+    import re
+
+    doc = (Path(__file__).parents[2] / "docs" / "loaders_readers.md").read_text()
+    (block,) = re.findall(r"```python\n(.*?)```", doc, flags=re.DOTALL)
+    exec(compile(block, "docs/loaders_readers.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["['misc']", "['left', 'right']"]
