@@ -42,7 +42,7 @@ $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-torch
 	@touch $@ $(VENV)/.stamp-demo
 
 demo: $(VENV)/.stamp-demo
-	$(BIN)/neuroloom demo --out $(DEMO_OUT)
+	$(BIN)/neuroloom -v pipeline run --cores 2 --results $(DEMO_OUT)
 
 test: $(VENV)/.stamp-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -91,7 +91,9 @@ def round_table(df: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """A copy with every number rounded and every list joined, for display."""
     out = df.copy()
     for col in out.columns:
-        out[col] = [fmt(v, digits) for v in out[col]]
+        # as text, so the table does not pad every number to the column's widest precision
+        out[col] = [v if isinstance(v, str) else ("" if v is None else str(fmt(v, digits)))
+                    for v in out[col]]
     return out
 
 

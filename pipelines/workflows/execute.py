@@ -121,6 +121,10 @@ def _failure(results: Path, since: float, exc: BaseException) -> StepError:
         for line in log.read_text(errors="replace").splitlines():
             if "error:" in line:
                 msg = line.split("error:", 1)[1].strip()
+                if not msg.startswith("rule "):  # e.g. an internal error: name the job
+                    name = log.stem.rsplit("-", 1)[0] if "-" in log.stem else ""
+                    msg = f"rule {log.parent.name}" + (f" ({name})" if name else "") + \
+                        f": {msg}"
                 return StepError(f"{msg} (log: {log})")
     return StepError(f"the workflow failed: {' '.join(str(exc).split())[:500]}")
 
