@@ -153,9 +153,9 @@ def register(subparsers) -> None:
     t.add_argument("--kind", choices=("rvq", "spike"), default="rvq",
                    help="rvq: residual-VQ for continuous blocks; spike: Neuroformer tokens")
     t.add_argument("--block", help="timeseries or spike block name (default: first suitable)")
-    t.add_argument("--steps", type=int, default=1500,
-                   help="RVQ optimizer steps (~4 min for 64 ch on a laptop CPU; the "
-                        "docs/tokenizers.md tables use 6000)")
+    t.add_argument("--steps", type=int, default=300,
+                   help="RVQ optimizer steps: 300 take ~3 min for 64 channels on a laptop "
+                        "CPU; the docs/tokenizers.md figures use --steps 1500 (~14 min)")
     t.add_argument("--batch-size", type=int, default=256, help="RVQ patches per step")
     t.add_argument("--codebooks", type=int, default=4, help="RVQ residual stages")
     t.add_argument("--codebook-size", type=int, default=64, help="RVQ entries per codebook")
