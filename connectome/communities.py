@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from neurodata.log import progress_enabled, verbose
+
 from .affinity import fold_pairs
 from .ntf.result import CPResult
 from .sbm import _check_graph, fit_dcsbm, select_dcsbm
@@ -461,6 +463,7 @@ class DynamicConnectome:
         return plot_component_graph(self, component, **kwargs)
 
 
+@verbose
 def dynamic_connectome(
     traces: Any,
     *,
@@ -480,7 +483,7 @@ def dynamic_connectome(
     backend: str = "numpy",
     device: str | None = None,
     random_state: int | np.random.Generator | None = None,
-    verbose: bool = False,
+    verbose: bool | str | None = None,
     **community_kwargs: Any,
 ) -> DynamicConnectome:
     """Traces → affinity tensor → non-negative CP → communities of every component.
@@ -496,7 +499,9 @@ def dynamic_connectome(
     method, n_restarts, n_iter_max, tol, backend, device
         See :func:`connectome.ntf.nonneg_cp`.
     random_state : int, Generator or None
-    verbose : bool, default=False
+    verbose : bool or str or None
+        Log level for this call (:func:`neurodata.log.verbose`); True (INFO) shows the
+        factorization's progress bar, None follows the package level (quiet by default).
     **community_kwargs
         Passed to :func:`sbm_communities` or :func:`leiden_communities`.
 
@@ -544,7 +549,7 @@ def dynamic_connectome(
         random_state=rng,
         backend=backend,
         device=device,
-        verbose=verbose,
+        verbose=progress_enabled(),
     )
     comms = component_communities(
         cp, aff.neuron_names, method=community_method, random_state=rng, **community_kwargs

@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
+from neurodata.log import progress_enabled, verbose
+
 from .ntf.decomposition import nonneg_cp
 from .ntf.result import CPResult, factor_match_score
 
@@ -56,6 +58,7 @@ class RankSelection:
         return plot_rank_selection(self, ax=ax)
 
 
+@verbose
 def rank_selection(
     tensor: Any,
     ranks: Sequence[int],
@@ -68,7 +71,7 @@ def rank_selection(
     random_state: int | np.random.Generator | None = None,
     backend: str = "numpy",
     device: str | None = None,
-    verbose: bool = True,
+    verbose: bool | str | None = None,
 ) -> RankSelection:
     """Fit non-negative CP models for several ranks and restarts.
 
@@ -84,8 +87,9 @@ def rank_selection(
     method, n_iter_max, tol, backend, device
         Passed to :func:`connectome.ntf.nonneg_cp`.
     random_state : int, Generator or None
-    verbose : bool, default=True
-        Progress bar over the fits.
+    verbose : bool or str or None
+        Log level for this call (:func:`neurodata.log.verbose`); True (INFO) shows a
+        progress bar over the fits, None follows the package level (quiet by default).
 
     Returns
     -------
@@ -109,7 +113,7 @@ def rank_selection(
     errors = np.empty((ranks_arr.size, n_restarts))
     similarity = np.empty_like(errors)
     best: list[CPResult] = []
-    with tqdm(total=errors.size, disable=not verbose, desc="rank selection") as bar:
+    with tqdm(total=errors.size, disable=not progress_enabled(), desc="rank selection") as bar:
         for i, rank in enumerate(ranks_arr):
             fits = []
             for j in range(n_restarts):

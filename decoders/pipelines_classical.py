@@ -83,8 +83,8 @@ class FilterBankCSP(TransformerMixin, BaseEstimator):
     (20, 4)
     """
 
-    def __init__(self, sfreq: float = 160.0, bands: Sequence[tuple[float, float]] = DEFAULT_BANDS,
-                 n_components: int = 4):
+    def __init__(self, sfreq: float = 160.0, *,
+                 bands: Sequence[tuple[float, float]] = DEFAULT_BANDS, n_components: int = 4):
         self.sfreq = sfreq
         self.bands = bands
         self.n_components = n_components

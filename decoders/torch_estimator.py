@@ -74,7 +74,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     (20, 2)
     """
 
-    def __init__(self, model: Any = "eegnet", model_params: dict | None = None, *,
+    def __init__(self, model: Any = "eegnet", *, model_params: dict | None = None,
                  sfreq: float = 160.0, max_epochs: int = 100, batch_size: int = 32,
                  lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 10,
                  validation_fraction: float = 0.2, standardize: bool = True,

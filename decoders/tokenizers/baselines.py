@@ -80,7 +80,7 @@ class KMeansPatchVQ(BaseEstimator):
     (2, 20, 1)
     """
 
-    def __init__(self, n_codes: int = 256, sfreq: float = 200.0, patch_seconds: float = 1.0, *,
+    def __init__(self, n_codes: int = 256, *, sfreq: float = 200.0, patch_seconds: float = 1.0,
                  train_stride: float | None = 0.5, max_iter: int = 100, random_state: int = 0):
         self.n_codes = n_codes
         self.sfreq = sfreq
@@ -101,7 +101,7 @@ class KMeansPatchVQ(BaseEstimator):
         return normalized_patches(sig.x, sig.rate, self.sfreq, self.patch_len, stride=stride)
 
     @verbose
-    def fit(self, data: Any, *, rate: float | None = None, ch_names: Any = None,
+    def fit(self, data: Any, y: Any = None, *, rate: float | None = None, ch_names: Any = None,
             ch_types: Any = None, verbose: bool | str | None = None) -> KMeansPatchVQ:
         """Cluster training patches (same inputs as :meth:`RVQTokenizer.fit`)."""
         from sklearn.cluster import MiniBatchKMeans

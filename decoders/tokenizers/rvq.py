@@ -207,7 +207,7 @@ class RVQTokenizer(BaseEstimator):
     (2000, 2)
     """
 
-    def __init__(self, sfreq: float = 200.0, patch_seconds: float = 1.0, *,
+    def __init__(self, sfreq: float = 200.0, *, patch_seconds: float = 1.0,
                  n_codebooks: int = 4, codebook_size: int = 64, dim: int = 64, hidden: int = 8,
                  width: int = 128, kernel_sizes: tuple[int, ...] = (5, 15, 45),
                  n_steps: int = 1500, batch_size: int = 256, lr: float = 2e-3,
@@ -299,7 +299,7 @@ class RVQTokenizer(BaseEstimator):
 
     # -- fit ---------------------------------------------------------------------------
     @verbose
-    def fit(self, data: Any, *, rate: float | None = None, ch_names: Any = None,
+    def fit(self, data: Any, y: Any = None, *, rate: float | None = None, ch_names: Any = None,
             ch_types: Any = None, resume: bool = False,
             verbose: bool | str | None = None) -> RVQTokenizer:
         """Train the tokenizer.

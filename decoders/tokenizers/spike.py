@@ -158,7 +158,7 @@ class SpikeTokenizer(BaseEstimator):
     [0.015, 0.035, 0.045]
     """
 
-    def __init__(self, window: float = 0.05, past_window: float = 0.15, dt: float = 0.01, *,
+    def __init__(self, window: float = 0.05, *, past_window: float = 0.15, dt: float = 0.01,
                  step: float | None = None, handle_unknown: str = "error"):
         self.window = window
         self.past_window = past_window
@@ -186,7 +186,7 @@ class SpikeTokenizer(BaseEstimator):
 
     # -- fit ---------------------------------------------------------------------------
     @verbose
-    def fit(self, spikes: SpikeTrains | Sequence[SpikeTrains], *,
+    def fit(self, spikes: SpikeTrains | Sequence[SpikeTrains], y: Any = None, *,
             verbose: bool | str | None = None) -> SpikeTokenizer:
         """Build the neuron vocabulary from the units of one or more spike blocks.
 
