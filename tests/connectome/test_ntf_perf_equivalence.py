@@ -1,0 +1,96 @@
+"""The fast NTF paths (fused one-pass HALS, threads, float32) give the two-pass results.
+
+Synthetic ground truth only: planted non-negative rank-3 tensors with a little noise.
+The reference is the two-pass numpy iteration (used without numba, with a mask or MU),
+itself tested against the planted factors in ``test_ntf.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import connectome.ntf.decomposition as dec
+import connectome.ntf.solvers as solvers
+from connectome.ntf import NonnegCP, nonneg_cp
+from connectome.ntf.backend import NumpyNamespace
+from connectome.ntf.kernels import HAVE_NUMBA, hals_rows
+
+pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
+
+
+def _tensor(seed=0, shape=(60, 12, 5), rank=3):
+    rng = np.random.default_rng(seed)
+    a, b, c = (rng.random((n, rank)) for n in shape)
+    x = np.einsum("ir,jr,kr->ijk", a, b, c)
+    return x + 0.01 * rng.random(shape)
+
+
+def _fit(x, **kw):
+    rng = np.random.default_rng(1)
+    init = [rng.random((n, 3)) for n in x.shape]
+    return nonneg_cp(x, 3, init=init, n_restarts=1, tol=0, n_iter_max=30, **kw)
+
+
+def test_hals_rows_equals_the_columnwise_numpy_update():
+    """The compiled row update is the same exact column minimiser as the numpy one."""
+    rng = np.random.default_rng(0)
+    a, m = rng.random((40, 6)), rng.random((40, 6)) * 3
+    h = rng.random((25, 6))
+    g = h.T @ h
+    ref = solvers._hals_update(NumpyNamespace(), a, m, g, 4)
+    out = a.copy()
+    hals_rows(out, m, g, 4)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_fused_pass_matches_two_pass(monkeypatch, n_threads):
+    """Fused (any thread count, small row blocks) = two-pass iteration, to rounding."""
+    x = _tensor()
+    monkeypatch.setattr(solvers, "_BLOCK_BYTES", 7 * 12 * 5 * 8)  # 7-row blocks
+    fused = _fit(x, n_threads=n_threads)
+    monkeypatch.setattr(dec, "HAVE_NUMBA", False)
+    ref = _fit(x, n_threads=1)
+    for f, g in zip(fused.factors, ref.factors, strict=True):
+        np.testing.assert_allclose(f, g, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fused.errors, ref.errors, rtol=1e-9)
+    assert fused.error < 0.05
+
+
+def test_fused_pass_keeps_blas_single_threaded(monkeypatch):
+    """Inside the fused pass BLAS runs one thread: our threads and BLAS never compete."""
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    orig = solvers._FusedPass.__call__
+
+    def spy(self, *args):
+        seen.append(max((p["num_threads"] for p in threadpool_info()
+                         if p["user_api"] == "blas"), default=1))
+        return orig(self, *args)
+
+    monkeypatch.setattr(solvers._FusedPass, "__call__", spy)
+    _fit(_tensor(), n_threads=2)
+    assert seen and max(seen) == 1
+
+
+def test_float32_option_error_is_exact_and_close_to_float64():
+    """dtype='float32': final error recomputed exactly, within 1e-4 of float64's."""
+    x = _tensor(seed=2)
+    r64 = _fit(x)
+    r32 = _fit(x, dtype="float32")
+    direct = np.linalg.norm(x - r32.reconstruct()) / np.linalg.norm(x)
+    assert abs(r32.error - direct) < 1e-6 * direct
+    assert abs(r32.error - r64.error) < 1e-4 * r64.error
+    with pytest.raises(ValueError, match="dtype"):
+        _fit(x, dtype="int8")
+
+
+def test_estimator_forwards_dtype():
+    """NonnegCP stores dtype untouched and fits with it."""
+    model = NonnegCP(rank=3, dtype="float32", n_restarts=1, tol=0, n_iter_max=5,
+                     random_state=0)
+    assert model.get_params()["dtype"] == "float32"
+    model.fit(_tensor())
+    assert model.reconstruction_err_ < 0.5
