@@ -69,6 +69,7 @@ class ModelSection:
     n_embd: int = 64
     n_head: int = 4
     n_layer: int = 2
+    n_past_layer: int | None = None
     dropout: float = 0.1
     behaviour: str | None = "regression"
     contrastive: bool = True

@@ -36,6 +36,9 @@ class Neuroformer(BaseEstimator):
         Attention heads (the paper: 8).
     n_layer : int, default=2
         Layers per stack: past encoder and current decoder (the paper: 6).
+    n_past_layer : int or None, default=None
+        Depth of the past encoder when it should differ from ``n_layer`` (0: the current
+        window attends to the raw past tokens).
     dropout : float, default=0.1
     block_size : int, default=64
         Current-window context in tokens (must be >= the windows' ``block_size``).
@@ -84,7 +87,8 @@ class Neuroformer(BaseEstimator):
     """
 
     def __init__(self, n_embd: int = 64, *, n_head: int = 4, n_layer: int = 2,
-                 dropout: float = 0.1, block_size: int = 64, past_block_size: int = 128,
+                 n_past_layer: int | None = None, dropout: float = 0.1,
+                 block_size: int = 64, past_block_size: int = 128,
                  behaviour: str | None = "regression", contrastive: bool = True,
                  loss_weights: dict[str, float] | None = None, temperature: float = 0.5,
                  epochs: int = 10, batch_size: int = 32, lr: float = 3e-4,
@@ -95,6 +99,7 @@ class Neuroformer(BaseEstimator):
         self.n_embd = n_embd
         self.n_head = n_head
         self.n_layer = n_layer
+        self.n_past_layer = n_past_layer
         self.dropout = dropout
         self.block_size = block_size
         self.past_block_size = past_block_size
@@ -149,7 +154,8 @@ class Neuroformer(BaseEstimator):
         return NeuroformerConfig(
             id_vocab_size=4 + len(w.units), dt_vocab_size=n_dt, block_size=self.block_size,
             past_block_size=self.past_block_size, n_embd=self.n_embd, n_head=self.n_head,
-            n_layer=self.n_layer, dropout=self.dropout, stimulus_kind=stim_kind,
+            n_layer=self.n_layer, n_past_layer=self.n_past_layer, dropout=self.dropout,
+            stimulus_kind=stim_kind,
             stimulus_shape=stim_shape, n_behaviour=n_beh, behaviour_classes=classes,
             contrastive_with=con, temperature=self.temperature, loss_weights=lw)
 

@@ -71,8 +71,13 @@ def _pad(seqs: list[np.ndarray], device) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def _generate_windows(net, past_ids, past_dts, stimulus, *, n_win: int, max_tokens: int,
-                      temperature, top_k, top_p, use_cache, generator, device):
-    """Generate one window for each of B contexts; returns lists of (ids, offsets)."""
+                      temperature, top_k, top_p, use_cache, generator, device,
+                      stop_at_eos: bool = True):
+    """Generate one window for each of B contexts; returns lists of (ids, offsets).
+
+    ``stop_at_eos=False`` forbids EOS so that exactly ``max_tokens`` tokens are drawn (for
+    timing the decoder at a fixed length).
+    """
     b = len(past_ids)
     pid, pmask = _pad(past_ids, device)
     pdt, _ = _pad(past_dts, device)
@@ -96,7 +101,7 @@ def _generate_windows(net, past_ids, past_dts, stimulus, *, n_win: int, max_toke
         else:
             h = net.decode(seq_id, seq_dt, mem, start=0)[0][:, -1]
         lid = net.head_id(h)
-        lid[:, [PAD, SOS, _UNK]] = float("-inf")
+        lid[:, [PAD, SOS, _UNK] if stop_at_eos else [PAD, SOS, EOS, _UNK]] = float("-inf")
         nid = sample_logits(lid, temperature=temperature, top_k=top_k, top_p=top_p,
                             generator=generator)
         ldt = net.dt_logits(h, nid)

@@ -43,6 +43,9 @@ class NeuroformerConfig:
     """Sizes and options of :class:`NeuroformerNet` (JSON-able; ``to_dict``/``from_dict``).
 
     ``n_embd=256, n_head=8, n_layer=6`` are the paper's sizes; the defaults are small.
+    ``n_past_layer`` is the depth of the past encoder (default ``n_layer``); 0 lets the
+    current window attend to the raw past tokens, which keeps each key one neuron's spike
+    (what attention-derived connectivity reads).
     ``stimulus_shape`` is ``(n_steps, n_features)`` for feature tokens or
     ``(n_steps, H, W)`` for frames (``stimulus_kind="frames"``).  ``n_behaviour`` > 0
     adds a regression head, ``behaviour_classes`` > 0 a classification head.
@@ -55,6 +58,7 @@ class NeuroformerConfig:
     n_embd: int = 64
     n_head: int = 4
     n_layer: int = 2
+    n_past_layer: int | None = None
     dropout: float = 0.1
     stimulus_kind: str | None = None
     stimulus_shape: tuple[int, ...] | None = None
@@ -243,8 +247,9 @@ class NeuroformerNet(nn.Module):
         self.past_pos_emb = nn.Embedding(c.past_block_size, e)
         self.null = nn.Parameter(torch.zeros(1, 1, e))  # always-present memory slot
         self.drop = nn.Dropout(c.dropout)
+        n_past = c.n_layer if c.n_past_layer is None else c.n_past_layer
         self.encoder = nn.ModuleList(EncoderBlock(e, c.n_head, c.dropout)
-                                     for _ in range(c.n_layer))
+                                     for _ in range(n_past))
         has_modal = c.stimulus_kind is not None
         if c.stimulus_kind == "features":
             self.stim_enc = nn.Linear(c.stimulus_shape[-1], e)

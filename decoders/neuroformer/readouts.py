@@ -32,49 +32,76 @@ __all__ = ["attention_connectivity", "connectivity_auroc", "finetune_behaviour",
            "binned_features", "ridge_baseline", "gru_baseline", "rate_baseline_f1"]
 
 
-@torch.no_grad()
-def attention_connectivity(model: Any, windows: TokenWindows, *, batch_size: int = 64,
-                           include_self: bool = True) -> np.ndarray:
+def attention_connectivity(model: Any, windows: TokenWindows, *, method: str = "attention",
+                           batch_size: int = 64, include_self: bool = True,
+                           layers: list[int] | None = None) -> np.ndarray:
     """Directed connectivity ``C[i, j]`` (influence of neuron ``i`` on ``j``) from attention.
 
-    For every predicted token whose target is neuron ``j``, the attention weight on each
-    key token of neuron ``i`` is summed (past keys through cross-attention; earlier
-    current-window keys through causal self-attention when ``include_self``), averaged over
-    heads and layers, and divided by the fraction of keys that belong to ``i``; ``C[i, j]``
-    is the mean of that ratio over ``j``'s predictions (1 = no preference).
+    Keys are the past-window tokens (cross-attention) and, with ``include_self``, the
+    earlier current-window tokens (causal self-attention); each query is a position whose
+    next-token target is a spike of neuron ``j``.
+
+    * ``method="attention"``: the attention weight on keys of neuron ``i``, averaged over
+      heads and layers, divided by the fraction of keys that belong to ``i`` (1 = no
+      preference); ``C[i, j]`` is its mean over ``j``'s predictions.
+    * ``method="attention_grad"``: attention × its gradient (the attribution of Chefer et
+      al. 2021) of ``log p(target = j)``, summed over heads and layers and over the keys of
+      neuron ``i``, averaged over ``j``'s predictions: how much attending to ``i``'s spikes
+      raised the probability of ``j`` firing next.
 
     Parameters
     ----------
     model : Neuroformer
         A fitted estimator.
     windows : TokenWindows
+    method : {"attention", "attention_grad"}, default="attention"
     batch_size : int, default=64
     include_self : bool, default=True
+    layers : list of int or None
+        Decoder layers whose attention is used (default all).
 
     Returns
     -------
     C : float array (n_units, n_units)
         NaN where a pair was never observed.
     """
+    if method not in ("attention", "attention_grad"):
+        raise NeuroformerError(f"method must be 'attention' or 'attention_grad'; got "
+                               f"{method!r}")
     model.check_windows(windows)
     net = model.net_.eval()
     dev = next(net.parameters()).device
     n = len(model.units_)
     num = np.zeros((n, n))
     cnt = np.zeros((n, n))
+    grad = method == "attention_grad"
     for s in range(0, len(windows), batch_size):
         b = model._batch(windows, range(s, min(s + batch_size, len(windows))))
-        out = net(b, need_weights=True)
+        with torch.set_grad_enabled(grad):
+            out = net(b, need_weights=True)
         y = b["y_id"] - N_SPECIAL  # target neuron of each query position
         qmask = b["mask"] & (y >= 0)
+        if grad:
+            for pair in out["attention"]:
+                for w in pair:
+                    w.retain_grad()
+            logp = torch.log_softmax(out["logits_id"].float(), -1).gather(
+                -1, b["y_id"][..., None])[..., 0]
+            net.zero_grad(set_to_none=True)
+            (logp * qmask).sum().backward()
         keys = [(b["past_id"] - N_SPECIAL, b["past_mask"], 0)]
         if include_self:
             keys.append((b["x_id"] - N_SPECIAL, b["mask"], 1))
+        pairs = [out["attention"][i] for i in (layers or range(len(out["attention"])))]
+        tgt = torch.nn.functional.one_hot(y.clamp(min=0), n).float() * qmask[..., None]
         for key_ids, key_mask, which in keys:
-            # attention (B, Lq, Lk) averaged over heads and layers; past keys skip the null
-            att = torch.stack([w[which] for w in out["attention"]]).mean(0).mean(1)
+            if grad:  # (B, Lq, Lk): attention x gradient, summed over heads and layers
+                att = sum((p[which] * p[which].grad).sum(1) for p in pairs)
+            else:  # (B, Lq, Lk): attention averaged over heads and layers
+                att = torch.stack([p[which] for p in pairs]).mean(0).mean(1)
+            att = att.detach().float()
             if which == 0:
-                att = att[:, :, 1:]
+                att = att[:, :, 1:]  # the always-present null slot is no neuron
             valid_k = key_mask & (key_ids >= 0)
             if which == 1:
                 lq = att.shape[1]
@@ -82,19 +109,21 @@ def attention_connectivity(model: Any, windows: TokenWindows, *, batch_size: int
                 kmask = valid_k[:, None, :] & causal[None]
             else:
                 kmask = valid_k[:, None, :].expand(-1, att.shape[1], -1)
-            onehot = torch.nn.functional.one_hot(key_ids.clamp(min=0), n).to(att.dtype)
+            onehot = torch.nn.functional.one_hot(key_ids.clamp(min=0), n).float()
             onehot = onehot * valid_k[..., None]
-            mass = torch.einsum("bqk,bki->bqi", att * kmask, onehot)  # attention on unit i
-            share = torch.einsum("bqk,bki->bqi", kmask.to(att.dtype), onehot)
-            total = kmask.sum(-1, keepdim=True).clamp(min=1)
-            tot_att = (att * kmask).sum(-1, keepdim=True).clamp(min=1e-12)
-            ratio = (mass / tot_att) / (share / total).clamp(min=1e-12)
+            kf = kmask.float()
+            mass = torch.einsum("bqk,bki->bqi", att * kf, onehot)  # on the keys of unit i
+            share = torch.einsum("bqk,bki->bqi", kf, onehot)
             present = (share > 0) & qmask[..., None]
-            yq = y.clamp(min=0)
-            r = torch.where(present, ratio, torch.zeros_like(ratio))
-            tgt = torch.nn.functional.one_hot(yq, n).to(att.dtype) * qmask[..., None]
+            if grad:
+                r = mass
+            else:
+                total = kf.sum(-1, keepdim=True).clamp(min=1)
+                tot_att = (att * kf).sum(-1, keepdim=True).clamp(min=1e-12)
+                r = (mass / tot_att) / (share / total).clamp(min=1e-12)
+            r = torch.where(present, r, torch.zeros_like(r))
             num += torch.einsum("bqj,bqi->ij", tgt, r).double().cpu().numpy()
-            cnt += torch.einsum("bqj,bqi->ij", tgt, present.to(att.dtype)).double().cpu().numpy()
+            cnt += torch.einsum("bqj,bqi->ij", tgt, present.float()).double().cpu().numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         return num / cnt
 

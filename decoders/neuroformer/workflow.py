@@ -157,7 +157,8 @@ def prepare(rec: Any, cfg: RunConfig, *, tokenizer: Any = None,
 def model_from_config(cfg: RunConfig, *, checkpoint_dir: str | None = None) -> Neuroformer:
     """The :class:`Neuroformer` estimator a config describes."""
     m, t, tr = cfg.model, cfg.tokens, cfg.train
-    return Neuroformer(m.n_embd, n_head=m.n_head, n_layer=m.n_layer, dropout=m.dropout,
+    return Neuroformer(m.n_embd, n_head=m.n_head, n_layer=m.n_layer,
+                       n_past_layer=m.n_past_layer, dropout=m.dropout,
                        block_size=t.block_size, past_block_size=t.max_past,
                        behaviour=m.behaviour, contrastive=m.contrastive,
                        loss_weights=m.loss_weights, temperature=m.temperature,
@@ -282,13 +283,20 @@ def train_run(rec: Any, cfg: RunConfig, *, checkpoint_dir: str | None = None,
               ) -> tuple[Neuroformer, Prepared, dict[str, Any], dict[str, Any]]:
     """Prepare, train on the training block (validation each epoch), evaluate on test.
 
+    Under ``torchrun`` every process trains its shard; only rank 0 evaluates (the others
+    return empty metrics and artifacts).
+
     Returns
     -------
     model, prepared, metrics, artifacts
     """
+    from .train import distributed_context
+
     prep = prepare(rec, cfg)
     model = model_from_config(cfg, checkpoint_dir=checkpoint_dir)
     model.fit(prep.train, prep.val, resume=resume)
+    if distributed_context()[0] != 0:
+        return model, prep, {}, {}
     metrics, art = evaluate(model, prep, cfg)
     h = model.history_
     metrics.update({"n_parameters": model.n_parameters(), "epochs": len(h),

@@ -97,6 +97,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     model, prep, metrics, art = train_run(rec, cfg, checkpoint_dir=str(ckdir),
                                           resume=args.resume,
                                           verbose=getattr(args, "verbose", None) or None)
+    if not metrics:  # a non-zero rank under torchrun: rank 0 writes the results
+        return 0
     with run_folder(out, overwrite=args.overwrite) as tmp:
         _write_config(tmp, cfg)
         (tmp / "checkpoints").mkdir()
