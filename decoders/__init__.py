@@ -19,6 +19,7 @@ _LAZY = {
     "EEGNet": "models",
     "ShallowConvNet": "models",
     "Deep4Net": "models",
+    "Neuroformer": "neuroformer",
 }
 
 __all__ = [
