@@ -211,3 +211,22 @@ def test_decoding_epochs_snippet(shared, tmp_path, monkeypatch):
     exec(compile(block, "decoding.md", "exec"), scope)
     shape = tuple(int(v) for v in re.search(r"ep\.X\s+# \((\d+), (\d+), (\d+)\)", block).groups())
     assert scope["ep"].X.shape == shape
+
+
+@pytest.mark.slow  # ~20 s CPU: fits three models on 8000 bins
+def test_glmhmm_quick_start_prints_what_the_guide_quotes(tmp_path, capsys, monkeypatch):
+    """docs/glmhmm_cli.md "Quick start" (bundled hippocampus recording): both commands
+    run and print exactly the quoted lines (every figure: bins, spikes, log-likelihoods,
+    bits/spike, occupancies, dwell times, speeds)."""
+    page = ROOT / "docs" / "glmhmm_cli.md"
+    blocks = _blocks(page, ("bash", ""))
+    commands = next(b for b in blocks if "neuroloom glmhmm" in b)
+    quoted = next(b for b in blocks if b.startswith("wrote results/"))
+    _layout(tmp_path, {"neurodata/sample_data/nelpy_linear_track": "nelpy_linear_track"})
+    monkeypatch.chdir(tmp_path)
+    out = ""
+    for line in commands.replace("\\\n", " ").splitlines():
+        if line.strip().startswith("neuroloom "):
+            code, out, err = run(capsys, "-q", *shlex.split(line.split(" #")[0])[1:])
+            assert code == 0, err
+    assert out.splitlines() == quoted.strip().splitlines()
