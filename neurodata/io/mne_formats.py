@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError
-from ..log import verbose
+from ..log import verbose, warn
 from ..mne_bridge import from_mne
 from ..provenance import make_provenance
 from ._isolate import preflight
@@ -113,7 +113,7 @@ def _read_edf_like(path: Path, kind: str, mne_reader: Any, *, channel_types, sub
         for i, name in enumerate(ts.ch_names):
             if name in odd_units:
                 ts.channels.loc[i, "unit"] = odd_units[name]
-    return rec
+    return _with_skipped(rec, raw, path)
 
 
 def _check_size(path: Path, kind: str) -> None:
@@ -243,6 +243,32 @@ def read_bdf(path: str | os.PathLike, *, channel_types: dict[str, str] | None = 
                           loader="neurodata.io.read_bdf", **mne_kwargs)
 
 
+def mne_skipped(raw: Any) -> list[str]:
+    """What an MNE ``Raw`` holds that the conversion does not keep."""
+    info = raw.info
+    out = []
+    if info.get("projs"):
+        out.append(f"{len(info['projs'])} SSP projector(s) (info['projs'], not applied)")
+    if info.get("comps"):
+        out.append(f"{len(info['comps'])} CTF compensation matrix(ces) (info['comps'])")
+    dig = [d for d in (info.get("dig") or []) if int(d["kind"]) != 3]  # 3: EEG electrodes
+    if dig:
+        out.append(f"{len(dig)} head digitization point(s) (fiducials, HPI, head shape)")
+    if info.get("hpi_results"):
+        out.append("HPI fit results (info['hpi_results'])")
+    if info.get("proc_history"):
+        out.append("MaxFilter processing history (info['proc_history'])")
+    return out
+
+
+def _with_skipped(rec: Any, raw: Any, path: Path) -> Any:
+    skipped = mne_skipped(raw)
+    rec.provenance["skipped"] = skipped
+    if skipped:
+        warn(f"{path}: not converted: {'; '.join(skipped)} (listed in provenance['skipped'])")
+    return rec
+
+
 def _touch(raw: Any) -> None:
     """Read the first and last samples (where a corrupt data section shows)."""
     n = raw.n_times
@@ -282,8 +308,9 @@ def read_with_mne(path: Path, kind: str, open_raw: Any, *, loader: str,
                                        **(parameters or {})},
                            packages=("mne",))
     session = {"id": path.name.split(".")[0], **(session or {})}
-    return from_mne(raw, channel_types=channel_types, subject=subject, session=session,
-                    events_from_stim=events_from_stim, provenance=prov)
+    return _with_skipped(from_mne(raw, channel_types=channel_types, subject=subject,
+                                  session=session, events_from_stim=events_from_stim,
+                                  provenance=prov), raw, path)
 
 
 @verbose

@@ -175,8 +175,12 @@ def _plausible_times(t: np.ndarray, path: Any) -> None:
 
 
 def _recording(st: SpikeTrains, path: Path, loader: str, params: dict[str, Any],
-               packages: tuple[str, ...] = ()) -> Recording:
+               packages: tuple[str, ...] = (), skipped: list[str] | None = None) -> Recording:
     prov = make_provenance(sources=[path], loader=loader, parameters=params, packages=packages)
+    prov["skipped"] = sorted(skipped or [])
+    if prov["skipped"]:
+        warn(f"{path}: not converted: {', '.join(prov['skipped'])} (listed in "
+             "provenance['skipped'])")
     logger.info("%s: %r", path.name, st)
     return Recording(spikes=[st], session={"id": path.stem}, provenance=prov)
 
@@ -246,7 +250,9 @@ def read_spike_npz(
                                      else arrays[tkey], arrays[ukey],
                                      unit_names=None if nkey is None else arrays[nkey],
                                      t_start=t_start, t_stop=t_stop, path=path)
+        skipped = [k for k in arrays if k not in (tkey, ukey, nkey)]
     else:
+        skipped = []
         per_unit = {k: v for k, v in arrays.items() if v.dtype.kind in "iuf" and v.ndim <= 1}
         if not per_unit or len(per_unit) != len(arrays):
             raise FormatError(
@@ -256,7 +262,7 @@ def read_spike_npz(
                                          t_start=t_start, t_stop=t_stop)
     return _recording(st, path, "neurodata.io.read_spike_npz",
                       {"time_unit": time_unit, "rate": rate, "t_start": t_start,
-                       "t_stop": t_stop})
+                       "t_stop": t_stop}, skipped=skipped)
 
 
 @verbose
@@ -358,8 +364,9 @@ def _is_group_cell(x: Any) -> bool:
 
 
 def _nested_units(var: Any, path: Path, varname: str
-                  ) -> tuple[dict[str, np.ndarray], dict[str, str], list[tuple[float, float]]]:
-    """Unit times, labels and time ranges from the nested tetrode → unit layout."""
+                  ) -> tuple[dict[str, np.ndarray], dict[str, str], list[tuple[float, float]],
+                             list[str]]:
+    """Unit times, labels, time ranges and the names of units without spikes."""
     node = var
     # MATLAB wraps cells in 1x1 cells; unwrap until the tetrode level.
     while _is_cell(node) and node.size == 1 and not _is_group_cell(node) \
@@ -383,6 +390,7 @@ def _nested_units(var: Any, path: Path, varname: str
     times: dict[str, np.ndarray] = {}
     labels: dict[str, str] = {}
     ranges: list[tuple[float, float]] = []
+    empty: list[str] = []
     for g, group in enumerate(groups, start=1):
         if _is_empty(group):
             continue
@@ -391,9 +399,10 @@ def _nested_units(var: Any, path: Path, varname: str
                 continue
             t = np.asarray(unit["time"].flat[0], dtype=np.float64).ravel() \
                 if unit["time"].size else np.zeros(0)
-            if t.size == 0:
-                continue
             uname = f"tt{g:02d}_u{u:02d}" if prefix == "tt" else f"u{u:02d}"
+            if t.size == 0:
+                empty.append(uname)
+                continue
             times[uname] = t
             labels[uname] = f"tt{g:02d}" if prefix == "tt" else ""
             if "timerange" in unit.dtype.names and unit["timerange"].size:
@@ -402,7 +411,7 @@ def _nested_units(var: Any, path: Path, varname: str
                     ranges.append((float(tr[0]), float(tr[1])))
     if not times:
         raise FormatError(f"variable {varname!r} holds no unit with spike times", path=path)
-    return times, labels, ranges
+    return times, labels, ranges, empty
 
 
 def _read_mat_v73(path: Path, allow_external: bool = False) -> dict[str, np.ndarray]:
@@ -497,7 +506,8 @@ def read_spike_mat(
                      for n in np.ravel(mat[nkey])]
         st = spiketrains_from_arrays(np.ravel(mat[tkey]) * scale, np.ravel(mat[ukey]),
                                      unit_names=names, t_start=t_start, t_stop=t_stop, path=path)
-        return _recording(st, path, "neurodata.io.read_spike_mat", params, packages)
+        return _recording(st, path, "neurodata.io.read_spike_mat", params, packages,
+                          skipped=[k for k in mat if k not in (tkey, ukey, nkey)])
 
     if variable is None:
         variable = "spikes" if "spikes" in mat else (next(iter(mat)) if len(mat) == 1 else None)
@@ -506,7 +516,7 @@ def read_spike_mat(
             f"holds variables {sorted(mat)}; expected flat spike times + unit ids (e.g. 'times' "
             "and 'unit_ids') or a nested struct variable such as 'spikes' (pass variable=)",
             path=path)
-    times, labels, ranges = _nested_units(mat[variable], path, variable)
+    times, labels, ranges, empty = _nested_units(mat[variable], path, variable)
     if t_start is None and ranges:
         t_start = min(r[0] for r in ranges) * scale
     if t_stop is None and ranges:
@@ -521,7 +531,9 @@ def read_spike_mat(
                                      t_start=t_start, t_stop=t_stop)
     if any(labels.values()):
         st.units["tetrode"] = [int(lbl[2:]) for lbl in st.units["label"]]
-    return _recording(st, path, "neurodata.io.read_spike_mat", params, packages)
+    return _recording(st, path, "neurodata.io.read_spike_mat", params, packages,
+                      skipped=[k for k in mat if k != variable]
+                      + [f"{variable}:{u} (no spikes)" for u in empty])
 
 
 # ---------------------------------------------------------------------------- registration
