@@ -104,6 +104,45 @@ def _crc_text(values: Any) -> int:
     return crc
 
 
+#: Largest expansion accepted from a compressed dataset that is read whole (zeros
+#: compress about 1000:1 with gzip; anything beyond is a forged shape).
+MAX_EXPANSION = 1100
+
+
+def declared_size_problem(ds: h5py.Dataset) -> str | None:
+    """Why the declared shape of ``ds`` cannot be backed by what is stored, or None.
+
+    Checked before a dataset is read whole (and before checksumming), so a flipped
+    byte in a dataspace that declares terabytes is refused instead of allocated.
+    Unallocated chunks read as fill values, which our writer never leaves.
+    """
+    if ds.shape is None or ds.size == 0:
+        return None
+    if h5py.check_string_dtype(ds.dtype) is not None or ds.dtype.kind == "O":
+        nbytes = ds.size * 16  # at least a pointer-sized reference per string
+        limit = max(os.path.getsize(ds.file.filename), 1) * MAX_EXPANSION
+        return (f"{ds.name}: declares {ds.size} strings, more than the file can hold"
+                if nbytes > limit else None)
+    nbytes = ds.size * ds.dtype.itemsize
+    stored = ds.id.get_storage_size()
+    filtered = ds.id.get_create_plist().get_nfilters() > 0
+    if (not filtered and stored < nbytes) or (filtered and nbytes > stored * MAX_EXPANSION
+                                              + (1 << 20)):
+        return (f"{ds.name}: declares shape {ds.shape} ({nbytes} bytes) but stores "
+                f"{stored} bytes; the file is damaged or forged")
+    return None
+
+
+def read_all(ds: h5py.Dataset, path: str | os.PathLike | None = None) -> Any:
+    """``ds[()]`` after :func:`declared_size_problem` (strings decoded to str)."""
+    why = declared_size_problem(ds)
+    if why:
+        raise FormatError(why, path=path if path is not None else ds.file.filename)
+    if h5py.check_string_dtype(ds.dtype) is not None:
+        return np.asarray(ds.asstr()[()], dtype=object)
+    return ds[()]
+
+
 def dataset_checksum(ds: h5py.Dataset) -> str:
     """``"crc32:XXXXXXXX"`` over the values of ``ds`` (read in ~16 MiB row blocks)."""
     if ds.shape is None:  # null dataspace
@@ -296,11 +335,7 @@ def read_table(grp: h5py.Group) -> pd.DataFrame:
     columns = json.loads(grp.attrs.get("columns", "[]")) or list(grp.keys())
     out = {}
     for col in columns:
-        ds = grp[col]
-        if h5py.check_string_dtype(ds.dtype) is not None:
-            out[col] = np.asarray(ds.asstr()[()], dtype=object)
-        else:
-            out[col] = ds[()]
+        out[col] = read_all(grp[col])
     return pd.DataFrame(out, columns=columns)
 
 
@@ -575,7 +610,7 @@ def _read_timeseries(grp: h5py.Group, name: str, path: str) -> TimeSeries:
     if "channels" not in grp:
         raise ValidationError(f"/timeseries/{name} has no 'channels' table", path=path)
     dset = grp["data"]
-    timestamps = grp["timestamps"][()] if "timestamps" in grp else None
+    timestamps = read_all(grp["timestamps"], path) if "timestamps" in grp else None
     rate = grp.attrs.get("rate") if timestamps is None else None
     extra = json.loads(grp.attrs["extra"]) if "extra" in grp.attrs else {}
     try:
@@ -591,7 +626,7 @@ def _read_timeseries(grp: h5py.Group, name: str, path: str) -> TimeSeries:
             attrs=extra,
             affine=grp.attrs.get("affine"),
             volume_shape=grp.attrs.get("volume_shape"),
-            voxel_ijk=grp["voxel_ijk"][()] if "voxel_ijk" in grp else None,
+            voxel_ijk=read_all(grp["voxel_ijk"], path) if "voxel_ijk" in grp else None,
             _mapped=map_rows(dset),
             _path=path,
         )
@@ -633,7 +668,7 @@ def _read_recording(path: str | os.PathLike) -> Recording:
         spikes = []
         for n, g in f.get("spikes", {}).items():
             try:
-                spikes.append(SpikeTrains(g["times"][()], g["unit_index"][()],
+                spikes.append(SpikeTrains(read_all(g["times"]), read_all(g["unit_index"]),
                                           read_table(g["units"]),
                                           t_start=float(g.attrs["t_start"]),
                                           t_stop=float(g.attrs["t_stop"]), name=n, _path=spath))
@@ -646,7 +681,7 @@ def _read_recording(path: str | os.PathLike) -> Recording:
             stimuli[n] = (np.asarray(ds.asstr()[()], dtype=object)
                           if h5py.check_string_dtype(ds.dtype) is not None else ds)
         connectivity = [
-            Connectivity(g["weights"][()], list(g["nodes"].asstr()[()]),
+            Connectivity(read_all(g["weights"]), list(read_all(g["nodes"])),
                          kind=str(g.attrs.get("kind", "other")),
                          directed=bool(g.attrs.get("directed", True)), name=n)
             for n, g in f.get("connectivity", {}).items()

@@ -17,8 +17,10 @@ from ._h5format import (
     attrs_checksum,
     check_regular_file,
     dataset_checksum,
+    declared_size_problem,
     header_problems,
     open_h5,
+    read_all,
     read_table,
 )
 from .channels import channel_problems
@@ -76,6 +78,9 @@ def _check_timeseries(name: str, g: h5py.Group, errors: list[str], warnings: lis
         errors.append(f"{where}/data: must be 2-D (time, channel); has shape {d.shape}")
         return
     n_times, n_ch = d.shape
+    why = declared_size_problem(d)
+    if why:
+        errors.append(why)
     if d.dtype != np.float32:
         errors.append(f"{where}/data: dtype must be float32; is {d.dtype}")
     if d.chunks is not None:
@@ -98,7 +103,7 @@ def _check_timeseries(name: str, g: h5py.Group, errors: list[str], warnings: lis
         if ts.shape != (n_times,):
             errors.append(f"{where}/timestamps: shape {ts.shape} does not match {n_times} samples")
         else:
-            t = ts[()]
+            t = read_all(ts)
             if ts.dtype != np.float64:
                 errors.append(f"{where}/timestamps: dtype must be float64; is {ts.dtype}")
             if not np.all(np.isfinite(t)):
@@ -141,7 +146,7 @@ def _check_spikes(name: str, g: h5py.Group, errors: list[str]) -> None:
     if idx.dtype != np.int32:
         errors.append(f"{where}/unit_index: dtype must be int32; is {idx.dtype}")
     errors.extend(f"{where}: {p}" for p in spike_problems(
-        times[()], idx[()], read_table(g["units"]),
+        read_all(times), read_all(idx), read_table(g["units"]),
         float(g.attrs["t_start"]), float(g.attrs["t_stop"])))
 
 
@@ -156,6 +161,11 @@ def _check_integrity(f: h5py.File, report: ValidationReport) -> None:
                                "integrity cannot be checked; re-save to add them")
         return
     for name, ds in datasets:
+        why = declared_size_problem(ds)
+        if why:  # reading it would allocate or scan what the file does not hold
+            if why not in report.errors:
+                report.errors.append(why)
+            continue
         stored = ds.attrs.get(CHECKSUM_ATTR)
         if stored is None:
             report.errors.append(f"/{name}: no checksum although the file has them (the "
@@ -232,7 +242,7 @@ def _check_connectivity(name: str, g: h5py.Group, errors: list[str]) -> None:
     if g["weights"].shape != (n, n):
         errors.append(f"{where}/weights: shape {g['weights'].shape}; expected "
                       f"({n}, {n}) for {n} nodes")
-    nodes = list(g["nodes"].asstr()[()])
+    nodes = list(read_all(g["nodes"]))
     if len(set(nodes)) != len(nodes):
         errors.append(f"{where}/nodes: names must be unique")
     if str(g.attrs.get("kind")) not in CONNECTIVITY_KINDS:

@@ -300,3 +300,20 @@ def test_text_with_nul_characters_is_a_validation_error_not_an_h5py_crash(tmp_pa
     with pytest.raises(nd.ValidationError, match="NUL"):
         nd.Recording([ok], subject={"id": "s\x001"}).save(tmp_path / "nul.h5")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_huge_declared_sizes_are_refused_before_allocation(tmp_path, good):
+    """A dataspace declaring 800 GB (a flipped byte, or forged) is refused by nd.open and
+    listed by validate, without allocating or scanning it."""
+    def forge(f):
+        del f["events/onset"]
+        f["events"].create_dataset("onset", shape=(10**11,), dtype="f8", chunks=(4096,))
+        del f["timeseries/eeg/data"]
+        f["timeseries/eeg"].create_dataset("data", shape=(10**10, 4), dtype="f4",
+                                           chunks=(4096, 4))
+
+    bad = _graft(good, tmp_path / "huge.h5", forge)
+    with pytest.raises(FormatError, match="declares shape"):
+        nd.open(bad)
+    report = nd.validate(bad)
+    assert any("/timeseries/eeg/data: declares shape" in e for e in report.errors)
