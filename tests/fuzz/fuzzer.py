@@ -382,12 +382,25 @@ def _preimport() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
-    import neurodata  # noqa: F401
-    for mod in ("mne", "scipy.io", "nibabel", "pynwb", "h5py", "pandas", "neurodata.io"):
+    # Everything a child may import is imported here, once: children then cost a fork,
+    # and all of them run the same code even if the tree is edited during a long run.
+    import importlib
+    import pkgutil
+
+    import neurodata
+    import neurodata.io
+
+    mods = ["mne", "scipy.io", "nibabel", "pynwb", "h5py", "pandas", "openpyxl",
+            "neurodata.validate", "neurodata._h5format", "neurodata.batch",
+            "neurodata.recording", "neurodata.mne_bridge"]
+    mods += [f"neurodata.io.{m.name}" for m in pkgutil.iter_modules(neurodata.io.__path__)]
+    for mod in mods:
         try:
-            __import__(mod)
+            importlib.import_module(mod)
         except Exception:  # noqa: BLE001 - optional readers
             pass
+    for name in ("validate", "open", "load", "Recording"):
+        getattr(neurodata, name, None)  # resolve lazy attributes
 
 
 def fuzz(seeds: list[Seed], *, per_seed: int, seed: int = 0, timeout: float = 60.0,
