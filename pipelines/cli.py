@@ -38,8 +38,14 @@ _WIDTH = 100  # listings wrap at this many columns
 
 
 # --------------------------------------------------------------------------- parser set-up
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Help that states each option's default (when it has a meaningful one)."""
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that states each option's default (when it has a meaningful one) and wraps
+    descriptions paragraph by paragraph (blank lines are kept)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n\n".join(textwrap.fill(" ".join(p.split()), width, initial_indent=indent,
+                                         subsequent_indent=indent)
+                           for p in text.split("\n\n"))
 
     def __init__(self, prog: str, **kwargs: Any) -> None:
         kwargs.setdefault("width", _WIDTH)
