@@ -317,3 +317,17 @@ def test_huge_declared_sizes_are_refused_before_allocation(tmp_path, good):
         nd.open(bad)
     report = nd.validate(bad)
     assert any("/timeseries/eeg/data: declares shape" in e for e in report.errors)
+
+
+def test_saving_an_open_recording_over_its_own_file(tmp_path):
+    """Lazy data are streamed from the open (old) inode into the new file, which then
+    replaces it: nothing is lost or mixed (synthetic)."""
+    path = _rec(3, n=50_000, n_ch=8).save(tmp_path / "r.h5")
+    with nd.open(path) as rec:
+        truth = rec.timeseries["eeg"].slice_samples(0, 50_000)
+        rec.subject["id"] = "renamed"
+        rec.save(path, overwrite=True)
+    assert nd.validate(path).ok
+    with nd.open(path) as rec:
+        assert rec.subject["id"] == "renamed"
+        np.testing.assert_array_equal(rec.timeseries["eeg"].slice_samples(0, 50_000), truth)
