@@ -211,3 +211,33 @@ def test_progress_by_default_and_quiet(tmp_path, capsys):
     assert code == 0 and err == ""
     nd.convert_many([raw], tmp_path / "c")
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("S001R04.edf", {"subject": "S001", "run": 4, "task": "motor imagery (left/right fist)"}),
+    ("s109r01.edf", {"subject": "S109", "run": 1, "task": "baseline, eyes open"}),
+    ("sub-01_ses-2_task-rest_run-03_eeg.vhdr",
+     {"subject": "01", "session": "2", "task": "rest", "run": 3}),
+    ("sub-pat01_task-seizure_ieeg.edf", {"subject": "pat01", "task": "seizure"}),
+    ("sub-01_bold.nii.gz", {"subject": "01"}),
+    ("recording_2023.edf", {}),
+    ("S001R04X.edf", {}),
+])
+def test_metadata_from_name(name, expected):
+    """Synthetic names: BIDS entities and EEGMMIDB subject/run/task; others give nothing."""
+    from neurodata.naming import metadata_from_name
+
+    assert metadata_from_name(name) == expected
+
+
+def test_explicit_metadata_wins_and_reader_ids_are_kept():
+    """Bundled EEGMMIDB run: the reader's session id stays, the name fills the subject."""
+    from neurodata.naming import apply_metadata
+
+    rec = nd.load(EDF)
+    assert rec.subject["id"] == "unknown"
+    done = apply_metadata(rec, from_name=EDF)
+    assert done == {"subject": "S001", "run": 4, "task": "motor imagery (left/right fist)"}
+    assert rec.session["id"] == "S001R04"
+    apply_metadata(rec, subject="P1", task="t", from_name=EDF)
+    assert (rec.subject["id"], rec.session["task"]) == ("P1", "t")
