@@ -39,6 +39,9 @@ class LazyRows:
         The source's 2-D shape when ``source.shape`` is not (with ``read``).
     owner : object or None
         Kept alive with the view (the open file the source lives in).
+    path : str or None
+        The source file: a read that fails later (a corrupt chunk, a file changed
+        under us) is a :class:`~neurodata.errors.FormatError` naming it.
 
     Examples
     --------
@@ -55,9 +58,11 @@ class LazyRows:
     def __init__(self, source: Any, *, time_axis: int = 0, columns: Sequence[int] | None = None,
                  scale: float = 1.0, offset: float = 0.0,
                  read: Callable[[int, int], np.ndarray] | None = None,
-                 shape: tuple[int, int] | None = None, owner: Any = None):
+                 shape: tuple[int, int] | None = None, owner: Any = None,
+                 path: str | None = None):
         self._source = source
         self._owner = owner
+        self._path = path
         self._time_axis = int(time_axis)
         src_shape = tuple(int(s) for s in (shape or source.shape))
         if len(src_shape) != 2:
@@ -78,6 +83,20 @@ class LazyRows:
         return self.shape[0]
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
+        try:
+            return self._read_rows(start, stop)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            from ..errors import FormatError, NeurodataError
+
+            if isinstance(exc, NeurodataError):
+                raise
+            raise FormatError(f"could not read samples [{start}, {stop}) from the source "
+                              f"({type(exc).__name__}: {exc}); the file is corrupt, truncated "
+                              "or was changed after it was opened", path=self._path) from exc
+
+    def _read_rows(self, start: int, stop: int) -> np.ndarray:
         cols = self._columns
         if self._read is not None:
             block = np.asarray(self._read(start, stop))

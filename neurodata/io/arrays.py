@@ -135,7 +135,7 @@ class ArrayReader(Reader):
                               f"matrices: {sorted(matrices)}", path=path)
         source = matrices[variable]
         if isinstance(source, np.memmap):
-            data: Any = LazyRows(source, time_axis=time_axis)
+            data: Any = LazyRows(source, time_axis=time_axis, path=str(path))
         else:
             arr = np.asarray(source)
             data = np.ascontiguousarray(arr if time_axis == 0 else arr.T, dtype=np.float32)

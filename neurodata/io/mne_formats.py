@@ -290,6 +290,7 @@ def read_with_mne(path: Path, kind: str, open_raw: Any, *, loader: str,
     preflight(path, kind, lambda p: _touch(open_raw(p)))
     try:
         raw = open_raw(path)
+        _touch(raw)  # a short or corrupt data section fails here, not at the first slice
     except FormatError:
         raise
     except Exception as exc:  # MNE raises ValueError/RuntimeError/OSError/KeyError

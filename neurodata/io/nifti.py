@@ -611,7 +611,8 @@ def _lazy_voxels(img: Any, keep: np.ndarray, n_vox: int) -> LazyRows:
         flat = vols.reshape(-1, stop - start) if full else vols[keep]
         return flat.T
 
-    return LazyRows(None, read=read, shape=(int(img.shape[3]), n_vox), owner=img)
+    return LazyRows(None, read=read, shape=(int(img.shape[3]), n_vox), owner=img,
+                    path=img.get_filename())
 
 
 def _atlas_signals(data4, atlas_img, atlas_labels, mask_bool, affine, frame, where):

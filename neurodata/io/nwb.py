@@ -116,13 +116,13 @@ def _values(series: Any, where: Path, owner: Any = None) -> LazyRows:
                           "expected finite numbers", path=where)
     n_cols = int(np.prod(shape[1:])) if len(shape) > 1 else 1
     if len(shape) == 2:
-        return LazyRows(data, scale=conv, offset=offset, owner=owner)
+        return LazyRows(data, scale=conv, offset=offset, owner=owner, path=str(where))
 
     def read(start: int, stop: int) -> np.ndarray:
         return np.asarray(data[start:stop]).reshape(stop - start, n_cols)
 
     return LazyRows(data, scale=conv, offset=offset, read=read, shape=(shape[0], n_cols),
-                    owner=owner)
+                    owner=owner, path=str(where))
 
 
 def _timing(series: Any, n_times: int, where: Path) -> dict[str, Any]:
@@ -573,7 +573,8 @@ class NWBReader(Reader):
             def read(start: int, stop: int) -> np.ndarray:
                 return np.concatenate([v[start:stop] for v in views], axis=1)
 
-            data = LazyRows(None, read=read, shape=(views[0].shape[0], len(views)), owner=io)
+            data = LazyRows(None, read=read, shape=(views[0].shape[0], len(views)), owner=io,
+                            path=str(p))
         timing = _timing(s, data.shape[0], p)
         if kind == "calcium" and hasattr(s, "rois"):
             channels = _roi_table(s, data.shape[1], p)

@@ -376,7 +376,8 @@ def _read_plane(reader: Reader, root: Path, neuropil_coefficient: float, dff: bo
 
 def _lazy(arr: np.ndarray, keep: np.ndarray) -> LazyRows:
     """(n_frames, n_kept) view of an (n_rois, n_frames) memory map."""
-    return LazyRows(arr, time_axis=1, columns=None if keep.size == arr.shape[0] else keep)
+    return LazyRows(arr, time_axis=1, columns=None if keep.size == arr.shape[0] else keep,
+                    path=getattr(arr, "filename", None))
 
 
 def _sniff_suite2p(path: Path) -> bool:

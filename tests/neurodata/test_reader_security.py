@@ -274,3 +274,28 @@ def test_pickle_in_npy_for_the_array_reader_is_refused(tmp_path):
     with pytest.raises(FormatError, match=r"obj\.npy.*Python objects"):
         nd.load(path, rate=1.0)
     assert pickle  # imported for the payload class above
+
+
+def test_corrupt_nwb_chunk_read_later_is_a_format_error_naming_the_file(tmp_path):
+    """A lazy block whose compressed chunk is damaged fails, when read, with our error."""
+    from hdmf.backends.hdf5.h5_utils import H5DataIO
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+
+    nwb = NWBFile(session_description="x", identifier="x",
+                  session_start_time=__import__("datetime").datetime(
+                      2024, 1, 1, tzinfo=__import__("datetime").UTC))
+    data = np.random.default_rng(0).standard_normal((4000, 8)).astype(np.float32)
+    nwb.add_acquisition(TimeSeries(name="sig", unit="V", rate=100.0,
+                                   data=H5DataIO(data, compression="gzip", chunks=(500, 8))))
+    path = tmp_path / "chunked.nwb"
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    with h5py.File(path, "r") as f:
+        info = f["acquisition/sig/data"].id.get_chunk_info(3)
+    raw = bytearray(path.read_bytes())
+    raw[info.byte_offset:info.byte_offset + info.size] = b"\xff" * info.size
+    path.write_bytes(bytes(raw))
+    ts = nd.load(path).timeseries["sig"]
+    np.testing.assert_array_equal(ts.slice_samples(0, 100), data[:100])  # intact chunk
+    with pytest.raises(FormatError, match=r"chunked\.nwb: could not read samples"):
+        ts.slice_samples(1500, 2000)
