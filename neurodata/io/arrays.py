@@ -3,8 +3,9 @@
 Labs export activity as a bare matrix (neurons × frames, channels × samples) with
 perhaps a name list and coordinates beside it.  Such a file says nothing about its
 sampling rate or axis order, so this reader guesses nothing: the options say what the
-file holds.  ``.npy`` files are picked automatically (and memory-mapped: lazy until
-sliced); for the other extensions ask for it by name, since many formats share them::
+file holds, and it is used only when asked for by name (a stray ``.npy`` in a folder
+given to ``neuroloom convert`` is not a recording).  ``.npy`` matrices are
+memory-mapped (lazy until sliced)::
 
     nd.load("traces.mat", format="array", variable="dff", time_axis=1, rate=30.0,
             channel_names="cell_ids", positions="xy", modality="calcium")
@@ -102,11 +103,12 @@ class ArrayReader(Reader):
     """Plain matrices with explicit options (see :func:`read_array`)."""
 
     name = "array"
-    extensions = (".npy",)
+    extensions = ()  # only by name: format="array"
     modality = "any (options say what)"
     library = "numpy / scipy.io / pandas"
-    keeps = ("one matrix as a block: the variable, axis order, rate, channel names and "
-             "positions you give; .npy memory-mapped; use format='array' for .npz/.mat/.csv")
+    keeps = ("format='array': one matrix of a .npy/.npz/.mat/.csv as a block, with the "
+             "variable, axis order, rate, channel names and positions you give; .npy "
+             "memory-mapped")
     loader = "neurodata.io.read_array"
     packages = ("scipy",)
 

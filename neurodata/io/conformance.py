@@ -129,7 +129,8 @@ def check_reader(reader: Reader | ReaderSpec | str, sample: str | os.PathLike, *
     tmp = Path(tempfile.mkdtemp(prefix="check_reader_") if own_tmp else tmp_dir)
     tmp.mkdir(parents=True, exist_ok=True)
     try:
-        found = find_reader(sample)
+        # a reader without extensions is only used by name (format=...)
+        found = find_reader(sample, None if spec.extensions else name)
         if found.name != name:
             _fail(name, "dispatch", f"find_reader({sample.name!r}) picks {found.name!r}")
         with warnings.catch_warnings():

@@ -272,7 +272,7 @@ def test_pickle_in_npy_for_the_array_reader_is_refused(tmp_path):
     path = tmp_path / "obj.npy"
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(FormatError, match=r"obj\.npy.*Python objects"):
-        nd.load(path, rate=1.0)
+        nd.load(path, format="array", rate=1.0)
     assert pickle  # imported for the payload class above
 
 

@@ -89,7 +89,9 @@ def test_array_reader_csv_npz_and_its_errors(tmp_path):
     np.save(tmp_path / "n.npy", np.zeros((4, 4)))
     with pytest.raises(FormatError, match=r"n\.npy: a plain matrix does not say its "
                                           r"sampling rate"):
-        nd.load(tmp_path / "n.npy")
+        nd.load(tmp_path / "n.npy", format="array")
+    with pytest.raises(FormatError, match=r"n\.npy: unsupported file type '\.npy'"):
+        nd.load(tmp_path / "n.npy")  # never picked by extension: not every .npy is a recording
 
 
 def test_fieldtrip_with_cfg_beside_data_is_recognised(tmp_path):

@@ -89,7 +89,7 @@ def test_uncompressed_nifti_is_read_volume_block_by_block(tmp_path):
 def test_npy_array_is_memory_mapped(tmp_path):
     data = _data()
     np.save(tmp_path / "act.npy", data)
-    rec, peak = _peak(lambda: nd.load(tmp_path / "act.npy", rate=100.0))
+    rec, peak = _peak(lambda: nd.load(tmp_path / "act.npy", format="array", rate=100.0))
     assert peak < LIMIT
     _check_window(rec.timeseries["misc"], data)
 
@@ -98,7 +98,7 @@ def test_npy_array_is_memory_mapped(tmp_path):
 def test_lazy_recording_saves_equal_to_source(tmp_path, suffix):
     data = _data()[:5000]
     np.save(tmp_path / f"a{suffix}", data)
-    out = nd.load(tmp_path / f"a{suffix}", rate=100.0).save(tmp_path / "a.h5")
+    out = nd.load(tmp_path / f"a{suffix}", format="array", rate=100.0).save(tmp_path / "a.h5")
     with nd.open(out) as rec:
         np.testing.assert_array_equal(rec.timeseries["misc"].slice_samples(0, 5000), data)
     assert Path(out).exists()
