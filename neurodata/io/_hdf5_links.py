@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["external_references"]
+__all__ = ["external_references", "refuse_external"]
 
 
 def external_references(f: Any) -> list[str]:
@@ -48,3 +48,22 @@ def external_references(f: Any) -> list[str]:
     # a soft link is safe when its target resolves to an object inside this file: h5py
     # resolves it through the links above, all of which were checked
     return found
+
+
+def refuse_external(path: Any, what: str, allow_external: bool = False) -> None:
+    """Raise FormatError when the HDF5 file at ``path`` would read other files.
+
+    Not HDF5 (a MAT v5 file, say): nothing to check.  ``allow_external=True`` skips it.
+    """
+    import h5py
+
+    from ..errors import FormatError
+
+    if allow_external or not h5py.is_hdf5(path):
+        return
+    with h5py.File(path, "r") as f:
+        outside = external_references(f)
+    if outside:
+        raise FormatError(f"{what} (HDF5) file that would read outside itself: "
+                          f"{'; '.join(outside[:3])}; pass allow_external=True if you trust "
+                          "the files it points at", path=path)

@@ -53,15 +53,10 @@ def _variables(path: Path, allow_external: bool) -> dict[str, Any]:
         except NotImplementedError:  # v7.3 = HDF5: read lazily through h5py
             import h5py
 
-            from ._hdf5_links import external_references
+            from ._hdf5_links import refuse_external
 
+            refuse_external(path, "MAT v7.3", allow_external)
             f = h5py.File(path, "r")
-            outside = [] if allow_external else external_references(f)
-            if outside:
-                f.close()
-                raise FormatError(f"MAT v7.3 file that would read outside itself: "
-                                  f"{'; '.join(outside[:3])}; pass allow_external=True if "
-                                  "you trust the files it points at", path=path) from None
             # MATLAB writes column-major: an (a, b) variable is stored as (b, a)
             return {k: _Transposed(v) for k, v in f.items()
                     if isinstance(v, h5py.Dataset) and v.dtype.kind in "iuf"}

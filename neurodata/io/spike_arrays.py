@@ -417,15 +417,11 @@ def _nested_units(var: Any, path: Path, varname: str
 def _read_mat_v73(path: Path, allow_external: bool = False) -> dict[str, np.ndarray]:
     import h5py
 
-    from ._hdf5_links import external_references
+    from ._hdf5_links import refuse_external
 
+    refuse_external(path, "MAT v7.3", allow_external)
     out = {}
     with h5py.File(path, "r") as f:
-        outside = [] if allow_external else external_references(f)
-        if outside:
-            raise FormatError(f"MAT v7.3 (HDF5) file that would read outside itself: "
-                              f"{'; '.join(outside[:3])}; pass allow_external=True if you "
-                              "trust the files it points at", path=path)
         for key, obj in f.items():
             if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "iuf":
                 out[key] = obj[()]

@@ -299,3 +299,18 @@ def test_corrupt_nwb_chunk_read_later_is_a_format_error_naming_the_file(tmp_path
     np.testing.assert_array_equal(ts.slice_samples(0, 100), data[:100])  # intact chunk
     with pytest.raises(FormatError, match=r"chunked\.nwb: could not read samples"):
         ts.slice_samples(1500, 2000)
+
+
+@pytest.mark.parametrize("suffix", [".set", ".mat"])
+def test_hdf5_eeglab_or_fieldtrip_with_an_external_link_is_refused(tmp_path, suffix):
+    """MATLAB v7.3 EEGLAB/FieldTrip files are HDF5: an external link is refused."""
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as g:
+        g.create_group("data")["trial"] = np.zeros(3)
+    path = tmp_path / f"rec{suffix}"
+    with _mat73(path) as f:
+        f["EEG"] = h5py.ExternalLink(str(other), "/data")
+        f["data"] = h5py.ExternalLink(str(other), "/data")
+    reader = "EEGLAB" if suffix == ".set" else "FieldTrip"
+    with pytest.raises(FormatError, match=rf"rec\{suffix}: .*would read outside itself"):
+        nd.load(path, format=reader)

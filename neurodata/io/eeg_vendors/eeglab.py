@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import FormatError
 from ...log import verbose
+from .._hdf5_links import refuse_external
 from .._isolate import safe_loadmat
 from .._registry import ReaderSpec, register_reader
 from ..mne_formats import read_with_mne
@@ -41,8 +42,12 @@ def _eeglab_data_file(path: Path) -> str | None:
 @verbose
 def read_eeglab(path: str | os.PathLike, *, channel_types: dict[str, str] | None = None,
                 subject: dict[str, Any] | None = None, session: dict[str, Any] | None = None,
-                preload: bool = False, verbose: bool | str | None = None):
+                preload: bool = False, allow_external: bool = False,
+                verbose: bool | str | None = None):
     """Read an EEGLAB dataset (``.set``, with its ``.fdt`` when the data is external).
+
+    A MATLAB v7.3 (HDF5) ``.set`` with external links, virtual datasets or external
+    storage is refused unless ``allow_external=True``.
 
     EEGLAB events become events (labels from ``type``); channel positions from
     ``chanlocs`` when present.
@@ -51,6 +56,7 @@ def read_eeglab(path: str | os.PathLike, *, channel_types: dict[str, str] | None
 
     path = Path(path)
     sources = [path]
+    refuse_external(path, "EEGLAB .set", allow_external)
     fdt = _eeglab_data_file(path)
     if fdt:
         sources.append(_companion(path, Path(fdt).name, "data (.fdt)"))

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import FormatError
 from ...log import verbose
+from .._hdf5_links import refuse_external
 from .._isolate import safe_loadmat
 from .._registry import ReaderSpec, register_reader
 from ..mne_formats import read_with_mne
@@ -28,7 +29,9 @@ def _fieldtrip_fields(path: Path, data_name: str = "data") -> tuple[str | None, 
     if h5py.is_hdf5(path):
         with h5py.File(path, "r") as f:
             for key in f:
-                if isinstance(f[key], h5py.Group):
+                # only objects in this file: resolving an external link would open another
+                if isinstance(f.get(key, getlink=True), h5py.HardLink) \
+                        and isinstance(f[key], h5py.Group):
                     structs[key] = set(f[key].keys())
     else:
         try:
@@ -51,7 +54,8 @@ def _sniff_fieldtrip(path: Path) -> bool:
 def read_fieldtrip(path: str | os.PathLike, *, data_name: str = "data",
                    channel_types: dict[str, str] | None = None,
                    subject: dict[str, Any] | None = None,
-                   session: dict[str, Any] | None = None, verbose: bool | str | None = None):
+                   session: dict[str, Any] | None = None, allow_external: bool = False,
+                   verbose: bool | str | None = None):
     """Read continuous FieldTrip data saved from MATLAB (a ``.mat`` with a raw-data struct).
 
     The struct needs ``label``, ``trial`` (one trial: continuous data) and ``fsample``
@@ -61,6 +65,7 @@ def read_fieldtrip(path: str | os.PathLike, *, data_name: str = "data",
     import mne
 
     path = Path(path)
+    refuse_external(path, "FieldTrip", allow_external)
     variable, fields = _fieldtrip_fields(path, data_name)
     if not _is_raw_struct(fields):
         raise FormatError(f"not FieldTrip raw data: expected a struct variable {data_name!r} "
