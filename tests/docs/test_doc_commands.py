@@ -85,6 +85,14 @@ RUN: dict[str, dict] = {
         "files": {"neurodata/sample_data/nelpy_linear_track": "nelpy_linear_track"},
         "expect": ["converted 1, skipped (up to date) 0, failed 0"]},
     "neuroloom fetch --list": {"expect": ["eegmmidb_s001", "haxby2001"]},
+    "neuroloom convert rec.edf -o rec.h5 --subject P07 --session day2 --task rest --run 1": {
+        "files": {"rec.edf": "eegmmidb/S001R04.edf"},
+        "expect": ["rec.h5 (eeg 64ch@160Hz; 30 events; subject P07, session day2, run 1)"]},
+    "neuroloom convert patient.edf -o patient.h5 --electrodes electrodes.tsv --coord-frame "
+    "mni_tal --channel-type 'DC*=misc' --channel-type 'EKG*=ecg'": {
+        "files": {"patient.edf": "seeg/sample_seeg.edf",
+                  "electrodes.tsv": "seeg/sample_seeg_electrodes.tsv"},
+        "expect": ["patient.h5 (seeg 88ch@1000Hz, misc 8ch@1000Hz, aux 2ch@1000Hz; 3 events;"]},
 }
 
 # command (or prefix ending in "*") -> the test that runs it, or why it is not run offline
@@ -103,6 +111,7 @@ ELSEWHERE: dict[str, str] = {
     "neuroloom fetch eegmmidb_s001 *": "tests/pipelines/test_fetch_cli.py",
     "neuroloom fetch haxby2001_pymvpa_slice *": "network: downloads from the provider",
     "neuroloom pipeline *": "tests/pipelines/test_workflow.py",
+    "neuroloom neuroformer *": "tests/decoders/test_neuroformer_cli.py",
 }
 
 
