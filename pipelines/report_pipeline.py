@@ -22,6 +22,7 @@ from .report_analyses import (
     decoding_sections,
     glmhmm_sections,
     homogenize_sections,
+    neuroformer_sections,
     tokenizer_sections,
 )
 from .report_recordings import recording_sections
@@ -124,10 +125,12 @@ def write_pipeline_report(folders: Sequence[str | os.PathLike], output: str | os
         index = {f"{r['step']}/{r['name']}": (f, r) for f, r in records}
         for folder, r in encoded:
             sections += tokenizer_sections(folder, r, index)
+    for folder, r in by_step.get("neuroformer", []):
+        sections += neuroformer_sections(folder, r)
     sections += _provenance(records, output.parent)
     n_rec = len(by_step.get("validate", []))
-    analyses = [s for s in ("connectome", "glmhmm", "decoding", "tokenize_encode")
-                if s in by_step]
+    analyses = [s for s in ("connectome", "glmhmm", "decoding", "tokenize_encode",
+                            "neuroformer") if s in by_step]
     intro = ReportSection(
         "About this run", level=2,
         text=[f"{n_rec} recording(s) converted to the neuroloom format and validated; "

@@ -52,11 +52,12 @@ STEPS: dict[str, tuple[str, ...]] = {
     "decoding": ("numpy", "scikit-learn", "mne", "pyriemann", "torch"),
     "tokenize_train": ("numpy", "torch"),
     "tokenize_encode": ("numpy", "torch"),
+    "neuroformer": ("numpy", "torch"),
     "report": ("matplotlib",),
 }
 
 #: Steps that train models: they may run under ``torchrun`` and ask for a GPU.
-TRAINING_STEPS = ("tokenize_train",)
+TRAINING_STEPS = ("tokenize_train", "neuroformer")
 
 #: Default cluster resources per step (minutes, MB); a config section's ``resources``
 #: overrides them.  Local runs ignore everything but threads.
@@ -69,6 +70,7 @@ DEFAULT_RESOURCES: dict[str, dict[str, int]] = {
     "decoding": {"runtime": 120, "mem_mb": 8000, "gpus": 0, "nproc": 1},
     "tokenize_train": {"runtime": 120, "mem_mb": 16000, "gpus": 1, "nproc": 1},
     "tokenize_encode": {"runtime": 30, "mem_mb": 8000, "gpus": 0, "nproc": 1},
+    "neuroformer": {"runtime": 240, "mem_mb": 16000, "gpus": 1, "nproc": 1},
     "report": {"runtime": 30, "mem_mb": 4000, "gpus": 0, "nproc": 1},
 }
 
@@ -441,6 +443,12 @@ def build_plan(source: str | os.PathLike | dict[str, Any], *,
         enc_res = {"resources": dict(DEFAULT_RESOURCES["tokenize_encode"])}
         plan._add(Job("tokenize_encode", kind, {**enc, **enc_res}, f"tokenizers.{kind}",
                       upstream={"tokenizer": [t], **ups}, sources=srcs, main="tokens.npz"))
+    if "neuroformer" in config:
+        sec = config["neuroformer"]
+        _check_name(plan, sec["input"], "neuroformer.input")
+        ups, srcs = recording_inputs(sec["input"])
+        plan._add(Job("neuroformer", "", copy.deepcopy(sec), "neuroformer", upstream=ups,
+                      sources=srcs, main="neuroformer"))
     report_inputs = [j for j in plan]
     plan._add(Job("report", "", copy.deepcopy(config.get("report") or {}), "report",
                   upstream={"steps": report_inputs}, main="report.html"))
@@ -510,6 +518,9 @@ def job_argv(job: Job, stage: Path) -> list[str]:
         beam = ["--beam-width", str(p.get("beam_width", 1))] if job.name == "rvq" else []
         return ["tokenize", "encode", rec, "-t", tok, "-o", f"{s}/{job.main}",
                 *opt("--block", "block"), *beam]
+    if job.step == "neuroformer":
+        return ["neuroformer", "train", f"{s}/neuroformer.yaml", "-o", f"{s}/{job.main}",
+                "--recording", str(job.input_paths("recording")[0]), "-q"]
     if job.step == "report":
         dirs = [str(j.dir) for j in job.upstream["steps"]]
         return ["pipeline", "report", *dirs, "-o", f"{s}/{job.main}",

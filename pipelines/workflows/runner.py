@@ -140,6 +140,9 @@ def run_job(plan: Plan, step: str, name: str = "", *, key: str | None = None) ->
         if job.step == "decoding":
             (stage / "benchmark.yaml").write_text(yaml.safe_dump(decoding_config(job),
                                                                  sort_keys=False))
+        if job.step == "neuroformer":  # its own run config; the recording is passed apart
+            (stage / "neuroformer.yaml").write_text(yaml.safe_dump(job.params["run"],
+                                                                   sort_keys=False))
         _call(argv, stage / job.main if job.step == "validate" else None)
         if rank != 0:
             return job.dir
