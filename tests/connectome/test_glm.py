@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
     check_no_attributes_set_in_init,
-    parametrize_with_checks,
 )
 
 from connectome.glm import CouplingGLM, GLMInputError, check_trials
@@ -171,9 +167,4 @@ def test_sklearn_contract():
     assert hasattr(fitted, "coef_") and fitted.n_features_in_ == 3
 
 
-@parametrize_with_checks([CouplingGLM("gaussian", window=1, max_iter=50)])
-def test_sklearn_estimator_checks(estimator, check):
-    # Gaussian observations accept the real-valued data these generic checks generate
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
+# scikit-learn's estimator checks: tests/test_estimators_sklearn.py (every estimator)

@@ -9,7 +9,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from connectome.glm import GLMInputError
 from connectome.hmmglm import HMMGLM
@@ -165,19 +164,4 @@ def test_sklearn_clone_and_params(onehot_model):
         fitted_clone.predict_states(np.ones((100, 20)))
 
 
-# Bins form a time series: reordering or subsetting them changes the posteriors by design.
-_TIME_SERIES_CHECKS = {
-    "check_methods_sample_order_invariance": "posteriors depend on the order of bins",
-    "check_methods_subset_invariance": "single bins are shorter than the filter window",
-}
-
-
-@parametrize_with_checks(
-    [HMMGLM(2, observation="gaussian", window=1, max_iter=2, m_step_iter=2, verbose=False,
-            random_state=0)],
-    expected_failed_checks=lambda est: _TIME_SERIES_CHECKS,
-)
-def test_sklearn_estimator_checks(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
+# scikit-learn's estimator checks: tests/test_estimators_sklearn.py (every estimator)
