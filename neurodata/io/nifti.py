@@ -53,11 +53,37 @@ def _load_image(path: Path, what: str):
     if not path.exists():
         raise MissingFileError(f"no such {what} file; check the path", path=path)
     try:
-        return nib.load(str(path))
+        img = nib.load(str(path))
     except Exception as exc:  # nibabel raises several unrelated types for bad files
         raise FormatError(f"could not be read as a NIfTI {what} by nibabel "
                           f"({type(exc).__name__}: {exc}); expected a .nii or .nii.gz image",
                           path=path) from exc
+    _check_declared_size(img, path)
+    return img
+
+
+#: deflate cannot compress better than about 1032:1, so a .nii.gz declaring more data
+#: than this many times its size is corrupt (and would be allocated before failing).
+_MAX_GZIP_RATIO = 1032
+
+
+def _check_declared_size(img: Any, path: Path) -> None:
+    """The header's data size must fit the file (before anything is allocated)."""
+    shape = tuple(int(n) for n in img.shape)
+    if any(n < 0 for n in shape):
+        raise FormatError(f"the header declares a negative dimension {shape}", path=path)
+    declared = int(np.prod(shape, dtype=np.float64)) * img.get_data_dtype().itemsize
+    offset = int(getattr(img.dataobj, "offset", 0) or 0)
+    size = path.stat().st_size
+    if path.name.lower().endswith(".gz"):
+        if declared > _MAX_GZIP_RATIO * size + (1 << 20):
+            raise FormatError(f"the header declares {declared / 2**20:.0f} MiB of voxel data "
+                              f"{shape}, more than {size} compressed bytes can hold; the header "
+                              "is corrupt", path=path)
+    elif offset + declared > size:
+        raise FormatError(f"truncated image: the header declares {shape} "
+                          f"({offset + declared} bytes with the header) but the file has "
+                          f"{size} bytes", path=path)
 
 
 def _as_image(obj: Any, what: str):

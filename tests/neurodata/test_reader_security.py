@@ -314,3 +314,21 @@ def test_hdf5_eeglab_or_fieldtrip_with_an_external_link_is_refused(tmp_path, suf
     reader = "EEGLAB" if suffix == ".set" else "FieldTrip"
     with pytest.raises(FormatError, match=rf"rec\{suffix}: .*would read outside itself"):
         nd.load(path, format=reader)
+
+
+def test_nifti_header_declaring_more_data_than_the_file_holds(tmp_path):
+    """Synthetic: a header with huge dims is refused before allocation (.nii and .nii.gz)."""
+    import nibabel as nib
+
+    img = nib.Nifti1Image(np.zeros((4, 4, 4, 5), np.float32), np.eye(4))
+    nib.save(img, tmp_path / "small.nii")
+    raw = bytearray((tmp_path / "small.nii").read_bytes())
+    struct.pack_into("<8h", raw, 40, 4, 4000, 4000, 400, 30000, 1, 1, 1)  # dim[0..7]
+    (tmp_path / "huge.nii").write_bytes(bytes(raw))
+    with pytest.raises(FormatError, match=r"huge\.nii: truncated image: the header declares"):
+        nd.load(tmp_path / "huge.nii", tr=2.0)
+    import gzip
+
+    (tmp_path / "huge.nii.gz").write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(FormatError, match=r"huge\.nii\.gz: the header declares .* MiB"):
+        nd.load(tmp_path / "huge.nii.gz", tr=2.0)
