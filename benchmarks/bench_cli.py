@@ -1,4 +1,5 @@
-"""Start-up time of the ``neuroloom`` command line (issue 17: ``--help`` under 0.5 s).
+"""Start-up time of the ``neuroloom`` command line (issue 17: ``--help`` under 0.5 s),
+and the documented one-recording commands (convert, info, validate on the bundled run).
 
 Each command runs in a fresh interpreter (``python -m pipelines.cli ...``, what the
 console script does) and the best of N wall times is kept, so the figure is the import
@@ -28,23 +29,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+EDF = ROOT / "neurodata" / "sample_data" / "eegmmidb" / "S001R04.edf"
 COMMANDS = {
     "help": ["--help"],
     "convert_help": ["convert", "--help"],
     "glmhmm_help": ["glmhmm", "--help"],
     "version": ["--version"],
+    # documented one-recording commands on the bundled EEGMMIDB run ({tmp}: a scratch dir)
+    "convert": ["convert", str(EDF), "-o", "{tmp}/s001r04.h5", "--overwrite"],
+    "info": ["info", "{tmp}/s001r04.h5"],
+    "validate": ["validate", "{tmp}/s001r04.h5"],
 }
 
 
-def _time(argv: list[str], *, repeats: int, pythonpath: Path) -> tuple[float, float]:
+def _time(argv: list[str], *, repeats: int, pythonpath: Path,
+          scratch: Path) -> tuple[float, float]:
     """Best wall time and the CPU time of that run, in seconds."""
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    argv = [a.replace("{tmp}", str(scratch)) for a in argv]
     best = (float("inf"), float("nan"))
     for _ in range(repeats):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "pipelines.cli", *argv], cwd=pythonpath,
-                       env=env, check=True, stdout=subprocess.DEVNULL)
+                       env=env, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -72,13 +81,16 @@ def main() -> None:
 
     results: dict[tuple[str, str], tuple[float, float]] = {}
     for label, tree in trees.items():
-        for key, argv in COMMANDS.items():
-            results[label, key] = _time(argv, repeats=repeats, pythonpath=tree)
+        with tempfile.TemporaryDirectory() as scratch:
+            for key, argv in COMMANDS.items():
+                results[label, key] = _time(argv, repeats=repeats, pythonpath=tree,
+                                            scratch=Path(scratch))
 
     rows = []
     for key, argv in COMMANDS.items():
         wall, cpu = results["now", key]
-        row = [f"neuroloom {' '.join(argv)}", f"{wall:.3f}", f"{cpu:.3f}"]
+        shown = " ".join(Path(a).name if "/" in a else a for a in argv)
+        row = [f"neuroloom {shown}", f"{wall:.3f}", f"{cpu:.3f}"]
         if args.compare:
             bw, bc = results[args.compare, key]
             row += [f"{bw:.3f}", f"{bc:.3f}", f"{bw / wall:.1f}", f"{bc / cpu:.1f}"]
@@ -95,7 +107,8 @@ def main() -> None:
         extra = f" help_s_{args.compare}={before:.3f} help_speedup={before / now:.1f}"
     print(f"SUMMARY help_s={results['now', 'help'][0]:.3f} "
           f"convert_help_s={results['now', 'convert_help'][0]:.3f} "
-          f"glmhmm_help_s={results['now', 'glmhmm_help'][0]:.3f}{extra}")
+          f"glmhmm_help_s={results['now', 'glmhmm_help'][0]:.3f} "
+          f"info_s={results['now', 'info'][0]:.3f}{extra}")
     if tmp is not None:
         tmp.cleanup()
 
