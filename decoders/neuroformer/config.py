@@ -73,6 +73,7 @@ class ModelSection:
     dropout: float = 0.1
     behaviour: str | None = "regression"
     contrastive: bool = True
+    neuron_attention: bool = False
     temperature: float = 0.5
     loss_weights: dict[str, float] | None = None
 

@@ -49,6 +49,9 @@ class Neuroformer(BaseEstimator):
     contrastive : bool, default=True
         InfoNCE between the pooled neural embedding and the stimulus (or, without a
         stimulus, the behaviour) embedding.
+    neuron_attention : bool, default=False
+        Add the neuron-query attention head whose weights read out directed
+        connectivity (:meth:`NeuroformerNet.neuron_attention`).
     loss_weights : dict or None
         Overrides of ``{"id": 0.45, "dt": 0.30, "contrastive": 0.25, "behaviour": 1.0}``.
     temperature : float, default=0.5
@@ -90,6 +93,7 @@ class Neuroformer(BaseEstimator):
                  n_past_layer: int | None = None, dropout: float = 0.1,
                  block_size: int = 64, past_block_size: int = 128,
                  behaviour: str | None = "regression", contrastive: bool = True,
+                 neuron_attention: bool = False,
                  loss_weights: dict[str, float] | None = None, temperature: float = 0.5,
                  epochs: int = 10, batch_size: int = 32, lr: float = 3e-4,
                  weight_decay: float = 0.1, warmup: float = 0.05, min_lr: float = 0.1,
@@ -105,6 +109,7 @@ class Neuroformer(BaseEstimator):
         self.past_block_size = past_block_size
         self.behaviour = behaviour
         self.contrastive = contrastive
+        self.neuron_attention = neuron_attention
         self.loss_weights = loss_weights
         self.temperature = temperature
         self.epochs = epochs
@@ -157,7 +162,8 @@ class Neuroformer(BaseEstimator):
             n_layer=self.n_layer, n_past_layer=self.n_past_layer, dropout=self.dropout,
             stimulus_kind=stim_kind,
             stimulus_shape=stim_shape, n_behaviour=n_beh, behaviour_classes=classes,
-            contrastive_with=con, temperature=self.temperature, loss_weights=lw)
+            contrastive_with=con, neuron_attention=bool(self.neuron_attention),
+            temperature=self.temperature, loss_weights=lw)
 
     def _meta(self) -> dict[str, Any]:
         return {"estimator": self.get_params(), "config": self.config_.to_dict(),

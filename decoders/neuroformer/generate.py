@@ -95,12 +95,16 @@ def _generate_windows(net, past_ids, past_dts, stimulus, *, n_win: int, max_toke
     min_dt = torch.full((b,), N_SPECIAL, dtype=torch.long, device=device)
     dt_range = torch.arange(net.config.dt_vocab_size, device=device)
     out_id, out_dt = [], []
+    raw_hist = None  # raw embeddings of the chunk's tokens (neuron-query head keys)
     for _ in range(max_tokens):
         if use_cache:
-            h = net.decode(last_id, last_dt, mem, start=pos, cache=cache)[0][:, -1]
+            h, _, raw = net.decode(last_id, last_dt, mem, start=pos, cache=cache)
+            raw_hist = raw if raw_hist is None else torch.cat([raw_hist, raw], dim=1)
         else:
-            h = net.decode(seq_id, seq_dt, mem, start=0)[0][:, -1]
-        lid = net.head_id(h)
+            h, _, raw_hist = net.decode(seq_id, seq_dt, mem, start=0)
+        h = h[:, -1:]
+        lid = net.id_logits(h, mem, raw_hist, start=pos)[0][:, -1]
+        h = h[:, -1]
         lid[:, [PAD, SOS, _UNK] if stop_at_eos else [PAD, SOS, EOS, _UNK]] = float("-inf")
         nid = sample_logits(lid, temperature=temperature, top_k=top_k, top_p=top_p,
                             generator=generator)
@@ -124,6 +128,7 @@ def _generate_windows(net, past_ids, past_dts, stimulus, *, n_win: int, max_toke
         if pos >= block:  # continue in a new chunk that starts from the last token
             pos = 0
             cache = [{} for _ in net.decoder] if use_cache else None
+            raw_hist = None
             seq_id, seq_dt = last_id, last_dt
         elif not use_cache:
             seq_id = torch.cat([seq_id, last_id], dim=1)

@@ -65,6 +65,7 @@ class NeuroformerConfig:
     n_behaviour: int = 0
     behaviour_classes: int = 0
     contrastive_with: str | None = None  # "stimulus" | "behaviour" | None
+    neuron_attention: bool = False
     temperature: float = 0.5
     loss_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LOSS_WEIGHTS))
 
@@ -267,6 +268,12 @@ class NeuroformerNet(nn.Module):
         if n_out:
             self.head_beh = nn.Sequential(nn.Linear(2 * e, 2 * e), nn.GELU(),
                                           nn.Linear(2 * e, n_out))
+        if c.neuron_attention:
+            self.na_query = nn.Embedding(c.id_vocab_size, e)
+            self.na_ctx = nn.Linear(e, e)
+            self.na_key = nn.Linear(e, e)
+            self.na_val = nn.Linear(e, e)
+            self.na_out = nn.Embedding(c.id_vocab_size, e)
         if c.contrastive_with is not None:
             self.proj_neural = nn.Linear(e, e)
             self.proj_modal = nn.Linear(e, e)
@@ -297,9 +304,11 @@ class NeuroformerNet(nn.Module):
         x = self.drop(self.id_emb(pid) + self.dt_emb(pdt) + self.past_pos_emb(pos))
         x = torch.cat([self.null.expand(b, 1, -1), x], dim=1)
         mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=pid.device), pmask], dim=1)
+        raw = x
         for blk in self.encoder:
             x = blk(x, mask)
-        mem = {"past": x, "past_mask": mask, "modal": None, "modal_mask": None}
+        mem = {"past": x, "past_mask": mask, "modal": None, "modal_mask": None,
+               "past_raw": raw}
         if c.stimulus_kind is not None:
             if "stimulus" not in batch:
                 raise NeuroformerError("this model was built with a stimulus input; the "
@@ -316,20 +325,64 @@ class NeuroformerNet(nn.Module):
 
     def decode(self, x_id: torch.Tensor, x_dt: torch.Tensor, mem: dict[str, torch.Tensor], *,
                start: int = 0, cache: list | None = None, need_weights: bool = False):
-        """Hidden states of current tokens ``(B, L, n_embd)`` (positions from ``start``)."""
+        """Hidden states of current tokens ``(B, L, n_embd)`` (positions from ``start``).
+
+        Returns ``(h, attention, raw)``; ``raw`` are the input embeddings of the tokens
+        (the keys of the neuron-query attention head).
+        """
         if start + x_id.shape[1] > self.config.block_size:
             raise NeuroformerError(f"{start + x_id.shape[1]} current tokens exceed the "
                                    f"context of {self.config.block_size}; chunk the window "
                                    "(make_windows(block_size=...))")
         pos = torch.arange(start, start + x_id.shape[1], device=x_id.device)
         x = self.drop(self.id_emb(x_id) + self.dt_emb(x_dt) + self.pos_emb(pos))
+        raw = x
         weights = []
         for i, blk in enumerate(self.decoder):
             x, wp, ws = blk(x, mem["past"], mem["past_mask"], mem["modal"], mem["modal_mask"],
                             cache=None if cache is None else cache[i],
                             need_weights=need_weights)
             weights.append((wp, ws))
-        return self.ln_f(x), weights
+        return self.ln_f(x), weights, raw
+
+    def neuron_attention(self, h: torch.Tensor, mem: dict, cur_raw: torch.Tensor, *,
+                         start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Neuron-query attention: extra ID logits ``(B, L, n_units)`` and the weights.
+
+        For every query position and every candidate neuron ``j`` a query
+        ``E_q[j] + W h`` attends over the raw (un-mixed) tokens of the past window and of
+        the current window up to the query; the attended values, projected on a
+        per-neuron read-out ``u_j``, add to ``j``'s logit.  The weights
+        ``A[b, q, j, k]`` say which earlier spikes the model used for ``j`` — one neuron
+        per key, so they read directly as directed connectivity (our addition to the
+        Neuroformer design, for interpretable attention).
+
+        ``cur_raw`` holds the raw embeddings of the current tokens ``0 .. start + L - 1``.
+        """
+        b, L, e = h.shape
+        keys_raw = torch.cat([mem["past_raw"], cur_raw], dim=1)
+        k = self.na_key(keys_raw)
+        v = self.na_val(keys_raw)
+        q = self.na_query.weight[4:][None, None] + self.na_ctx(h)[:, :, None, :]
+        s = torch.einsum("blne,bke->blnk", q, k) / math.sqrt(e)
+        p1, lc = mem["past_raw"].shape[1], cur_raw.shape[1]
+        qpos = torch.arange(start, start + L, device=h.device)
+        kpos = torch.arange(lc, device=h.device)
+        km = torch.cat([mem["past_mask"][:, None, :].expand(b, L, p1),
+                        (kpos[None, :] <= qpos[:, None])[None].expand(b, L, lc)], dim=2)
+        a = s.masked_fill(~km[:, :, None, :], float("-inf")).softmax(-1)
+        o = torch.einsum("blnk,bke->blne", self.drop(a), v)
+        return (o * self.na_out.weight[4:][None, None]).sum(-1), a
+
+    def id_logits(self, h: torch.Tensor, mem: dict, cur_raw: torch.Tensor, *,
+                  start: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Next-token neuron-ID logits (and neuron-query attention weights, if any)."""
+        logits = self.head_id(h)
+        if not self.config.neuron_attention:
+            return logits, None
+        extra, a = self.neuron_attention(h, mem, cur_raw, start=start)
+        pad = torch.zeros(*extra.shape[:2], 4, dtype=extra.dtype, device=extra.device)
+        return logits + torch.cat([pad, extra], dim=-1), a
 
     def dt_logits(self, h: torch.Tensor, next_id: torch.Tensor) -> torch.Tensor:
         """Offset logits of the next token given its neuron ID."""
@@ -349,9 +402,9 @@ class NeuroformerNet(nn.Module):
         c = self.config
         w = {**DEFAULT_LOSS_WEIGHTS, **c.loss_weights}
         mem = self.encode_memory(batch)
-        h, att = self.decode(batch["x_id"], batch["x_dt"], mem, need_weights=need_weights)
+        h, att, raw = self.decode(batch["x_id"], batch["x_dt"], mem, need_weights=need_weights)
         mask = batch["mask"]
-        logits_id = self.head_id(h)
+        logits_id, na = self.id_logits(h, mem, raw)
         logits_dt = self.dt_logits(h, batch["y_id"])
         n_tok = mask.sum(1).clamp(min=1).to(h.dtype)
 
@@ -363,7 +416,8 @@ class NeuroformerNet(nn.Module):
         loss_dt = per_chunk(logits_dt, batch["y_dt"])
         loss = w["id"] * loss_id + w["dt"] * loss_dt
         out: dict[str, Any] = {"loss_id": loss_id, "loss_dt": loss_dt, "logits_id": logits_id,
-                               "logits_dt": logits_dt, "attention": att}
+                               "logits_dt": logits_dt, "attention": att,
+                               "neuron_attention": na}
         pooled = self.pooled(h, mask, mem)
         if c.n_behaviour or c.behaviour_classes:
             pred = self.head_beh(pooled)

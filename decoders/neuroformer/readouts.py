@@ -44,6 +44,10 @@ def attention_connectivity(model: Any, windows: TokenWindows, *, method: str = "
     * ``method="attention"``: the attention weight on keys of neuron ``i``, averaged over
       heads and layers, divided by the fraction of keys that belong to ``i`` (1 = no
       preference); ``C[i, j]`` is its mean over ``j``'s predictions.
+    * ``method="neuron_attention"`` (models built with ``neuron_attention=True``): the
+      weights of the neuron-query head, where neuron ``j``'s own query attends over the
+      raw earlier spikes; ``C[i, j]`` is the attention ``j``'s query puts on ``i``'s spikes
+      divided by ``i``'s share of the keys, averaged over every query position.
     * ``method="attention_grad"``: attention × its gradient (the attribution of Chefer et
       al. 2021) of ``log p(target = j)``, summed over heads and layers and over the keys of
       neuron ``i``, averaged over ``j``'s predictions: how much attending to ``i``'s spikes
@@ -54,7 +58,7 @@ def attention_connectivity(model: Any, windows: TokenWindows, *, method: str = "
     model : Neuroformer
         A fitted estimator.
     windows : TokenWindows
-    method : {"attention", "attention_grad"}, default="attention"
+    method : {"attention", "attention_grad", "neuron_attention"}, default="attention"
     batch_size : int, default=64
     include_self : bool, default=True
     layers : list of int or None
@@ -65,10 +69,12 @@ def attention_connectivity(model: Any, windows: TokenWindows, *, method: str = "
     C : float array (n_units, n_units)
         NaN where a pair was never observed.
     """
-    if method not in ("attention", "attention_grad"):
-        raise NeuroformerError(f"method must be 'attention' or 'attention_grad'; got "
-                               f"{method!r}")
+    if method not in ("attention", "attention_grad", "neuron_attention"):
+        raise NeuroformerError(f"method must be 'attention', 'attention_grad' or "
+                               f"'neuron_attention'; got {method!r}")
     model.check_windows(windows)
+    if method == "neuron_attention":
+        return _neuron_attention_connectivity(model, windows, batch_size=batch_size)
     net = model.net_.eval()
     dev = next(net.parameters()).device
     n = len(model.units_)
@@ -124,6 +130,43 @@ def attention_connectivity(model: Any, windows: TokenWindows, *, method: str = "
             r = torch.where(present, r, torch.zeros_like(r))
             num += torch.einsum("bqj,bqi->ij", tgt, r).double().cpu().numpy()
             cnt += torch.einsum("bqj,bqi->ij", tgt, present.float()).double().cpu().numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return num / cnt
+
+
+@torch.no_grad()
+def _neuron_attention_connectivity(model: Any, windows: TokenWindows, *,
+                                   batch_size: int) -> np.ndarray:
+    net = model.net_.eval()
+    if not net.config.neuron_attention:
+        raise NeuroformerError("method='neuron_attention' needs a model trained with "
+                               "neuron_attention=True")
+    n = len(model.units_)
+    num = np.zeros((n, n))
+    cnt = np.zeros((n, n))
+    for s in range(0, len(windows), batch_size):
+        b = model._batch(windows, range(s, min(s + batch_size, len(windows))))
+        a = net(b)["neuron_attention"].float()  # (B, L, n, K): K = null + past + current
+        qmask = b["mask"]
+        lq = a.shape[1]
+        key_ids = torch.cat([torch.full_like(b["past_id"][:, :1], -1),
+                             b["past_id"] - N_SPECIAL, b["x_id"] - N_SPECIAL], dim=1)
+        key_ok = torch.cat([torch.zeros_like(b["past_mask"][:, :1]), b["past_mask"],
+                            b["mask"]], dim=1) & (key_ids >= 0)
+        p1 = b["past_id"].shape[1] + 1
+        causal = torch.ones(lq, key_ids.shape[1], dtype=torch.bool, device=a.device)
+        causal[:, p1:] = torch.ones(lq, lq, dtype=torch.bool, device=a.device).tril()
+        kmask = key_ok[:, None, :] & causal[None] & qmask[..., None]  # (B, L, K)
+        onehot = torch.nn.functional.one_hot(key_ids.clamp(min=0), n).float()
+        kf = kmask.float()
+        mass = torch.einsum("blnk,blk,bki->blin", a, kf, onehot)  # (B, L, i, j)
+        share = torch.einsum("blk,bki->bli", kf, onehot) / kf.sum(-1, keepdim=True).clamp(
+            min=1)
+        present = share > 0
+        ratio = torch.where(present[..., None], mass / share.clamp(min=1e-12)[..., None],
+                            torch.zeros_like(mass))
+        num += ratio.sum((0, 1)).double().cpu().numpy()
+        cnt += present.float().sum((0, 1)).double().cpu().numpy()[:, None].repeat(n, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return num / cnt
 

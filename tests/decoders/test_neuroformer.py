@@ -225,10 +225,12 @@ def test_behaviour_head_and_few_shot_finetune(fitted, split):
 
 def test_connectivity_and_psth_shapes(fitted, split, sim):
     """Synthetic: the attention connectivity is (n, n) and scored against the true graph."""
-    c = attention_connectivity(fitted, split[1])
-    assert c.shape == (8, 8)
-    auc = connectivity_auroc(c, sim.adjacency)
-    assert 0.0 <= auc <= 1.0
+    for method in ("attention", "attention_grad"):
+        c = attention_connectivity(fitted, split[1], method=method)
+        assert c.shape == (8, 8) and np.isfinite(c[~np.eye(8, dtype=bool)]).mean() > 0.5
+        assert 0.0 <= connectivity_auroc(c, sim.adjacency) <= 1.0
+    with pytest.raises(NeuroformerError, match="method"):
+        attention_connectivity(fitted, split[1], method="rollout")
     psth = trial_psth(sim.recording.spikes["units"], sim.trial_starts, 1.0)
     assert psth.shape == (20, 8) and psth.mean() > 1.0
 
