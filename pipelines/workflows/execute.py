@@ -169,6 +169,7 @@ def run_pipeline(config: str | os.PathLike | None = None, *, cores: int = 1,
     from snakemake.api import SnakemakeApi
     from snakemake.exceptions import WorkflowError
     from snakemake.resources import DefaultResources
+    from snakemake.settings.enums import RerunTrigger
     from snakemake.settings.types import (
         ConfigSettings,
         DAGSettings,
@@ -213,7 +214,11 @@ def run_pipeline(config: str | os.PathLike | None = None, *, cores: int = 1,
                 config_settings=ConfigSettings(config={"config_file": str(cfg),
                                                        "results": str(plan.results)}),
                 snakefile=SNAKEFILE, workdir=work)
-            dag = wf.dag(DAGSettings(targets=frozenset(targets), forceall=forceall))
+            # the keys in the output paths already cover parameters, inputs and software;
+            # Snakemake's own code/params triggers would rerun jobs whose key is unchanged
+            # (e.g. after an edit of the Snakefile's text), which explain could not justify
+            dag = wf.dag(DAGSettings(targets=frozenset(targets), forceall=forceall,
+                                     rerun_triggers=frozenset({RerunTrigger.MTIME})))
             exec_settings = ExecutionSettings(
                 latency_wait=(prof.get("latency_wait") or 5) if prof else 3,
                 retries=(prof.get("retries") or 0) if prof else 0,

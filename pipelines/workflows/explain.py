@@ -57,8 +57,10 @@ def _find_folder(output: Path) -> Path:
     for cand in [p, *p.parents]:
         if (cand / RECORD_NAME).is_file():
             return cand
+    for cand in [p, *p.parents]:
         if cand.parent.name in ("convert", "validate", "homogenize", "connectome", "glmhmm",
-                                "decoding", "tokenize_train", "tokenize_encode", "report"):
+                                "decoding", "tokenize_train", "tokenize_encode", "neuroformer",
+                                "report"):
             return cand  # a job folder without a record: unfinished
     raise StepError("not inside a pipeline output folder (no step.json above it)",
                     path=output)
@@ -81,22 +83,29 @@ def _diff(job: Job, record: dict[str, Any], plan: Plan, depth: int) -> list[str]
     rec_inputs = record.get("inputs", {})
     for role in job.roles():
         old_items = rec_inputs.get(role, [])
-        new_up = job.upstream.get(role, [])
+        old_up = {i["from"]: i for i in old_items if i.get("from")}
+        old_src = [i for i in old_items if not i.get("from")]
+        new_up = {j.id: j for j in job.upstream.get(role, [])}
         new_src = job.sources.get(role, [])
-        if len(old_items) != len(new_up) + len(new_src):
-            reasons.append(f"input {role!r} now has {len(new_up) + len(new_src)} file(s) "
-                           f"instead of {len(old_items)}")
-            continue
-        for item, up in zip(old_items[:len(new_up)], new_up, strict=True):
+        for jid in sorted(new_up.keys() - old_up.keys()):
+            reasons.append(f"input {role!r} gained {jid}")
+        for jid in sorted(old_up.keys() - new_up.keys()):
+            reasons.append(f"input {role!r} lost {jid}")
+        for jid in sorted(new_up.keys() & old_up.keys()):
+            item, up = old_up[jid], new_up[jid]
             if item.get("key") == up.key:
                 continue
             why = f"input {role!r} ({up.id}) changed"
             old_dir = Path(item["path"]).parent
             if depth < 4 and (old_dir / RECORD_NAME).is_file():
                 sub = _diff(up, read_record(old_dir), plan, depth + 1)
-                why += ": " + "; ".join(sub) if sub else ""
+                why += (": " + "; ".join(sub)) if sub else ""
             reasons.append(why)
-        for item, src in zip(old_items[len(new_up):], new_src, strict=True):
+        if len(old_src) != len(new_src):
+            reasons.append(f"input {role!r} now has {len(new_src)} source file(s) instead of "
+                           f"{len(old_src)}")
+            continue
+        for item, src in zip(old_src, new_src, strict=True):
             if Path(item["path"]) != src:
                 reasons.append(f"input {role!r} is now {src} (was {item['path']})")
             elif src.exists() and content_hash(src) != item.get("sha256"):
