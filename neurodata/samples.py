@@ -141,6 +141,20 @@ SAMPLES: dict[str, Sample] = {
             "nelpy example data.",
         ),
         Sample(
+            "haxby2001_slice", "haxby2001_slice/bold.nii.gz",
+            "cbbd4d07803caaa9f77381af24e790cf77058664a128bd514a4c1668eefb92d7",
+            "fmri",
+            "Haxby 2001 subject 1 (PyMVPA example): posterior half of one axial slice, "
+            "40x20x1 voxels (530 in mask.nii.gz beside it), 1452 volumes, TR 2.5 s, 12 runs "
+            "x 8 categories; per-volume labels in attributes_literal.txt ('label run').",
+            "CC BY-SA 3.0 (Haxby et al. 2001 data, via PyMVPA)",
+            "https://github.com/PyMVPA/PyMVPA (mvpa2/data/haxby2001 example subset)",
+            "Haxby J.V. et al. (2001) Distributed and overlapping representations of faces "
+            "and objects in ventral temporal cortex. Science 293:2425-2430.",
+            {"subject": {"id": "subj1", "species": "Homo sapiens"},
+             "session": {"task": "category one-back (8 object categories)"}},
+        ),
+        Sample(
             "seeg_epilepsy_electrodes", "seeg/sample_seeg_electrodes.tsv",
             "81a0b3fca168cb926b929c020bbfc808705300e06e84cf79f2b9da05ac64ea28",
             "seeg",

@@ -1,0 +1,105 @@
+"""Contrastive MLP and cross-subject decoders on semi-synthetic data (simulated voxels
+from a linear-nonlinear encoding model with HRF and noise; random unit-vector stimulus
+embeddings here, to keep the test fast - the benchmark uses real caption embeddings)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from decoders.braindecoding.contrastive import ContrastiveMLPDecoder
+from decoders.braindecoding.cross_subject import CrossSubjectDecoder
+from decoders.braindecoding.errors import BrainDecodingError
+from decoders.braindecoding.retrieval import subset_topk
+from decoders.braindecoding.ridge import MultiTargetRidgeCV
+from decoders.braindecoding.semisynthetic import (
+    simulate_subjects,
+    split_stimuli,
+    spm_hrf,
+    synthetic_captions,
+)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    rng = np.random.default_rng(0)
+    E = rng.standard_normal((160, 24)).astype(np.float32)
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    train, test = split_stimuli(160, 60, random_state=0)
+    subs = simulate_subjects(E, train_stimuli=train, test_stimuli=test, n_train_trials=300,
+                             n_voxels=(80, 120, 100), latent_dim=12, noise=0.5,
+                             trials_per_run=50, random_state=0)
+    return E, subs
+
+
+def test_simulation_design(sim):
+    """Synthetic: voxel counts differ, test stimuli never appear in training, runs never
+    mix training and test trials; the HRF peaks at 6 s (SPM canonical... peak near 5 s
+    after sampling at 1 s)."""
+    E, subs = sim
+    assert [s.n_voxels for s in subs] == [80, 120, 100]
+    for s in subs:
+        _, st, rtr = s.train()
+        Xte, ste = s.test()
+        assert Xte.shape == (60, s.n_voxels) and not np.intersect1d(st, ste).size
+        assert not np.intersect1d(rtr, s.run[s.is_test]).size
+    assert len(synthetic_captions()) == 600 == len(set(synthetic_captions()))
+    assert 4 <= int(np.argmax(spm_hrf(1.0))) <= 6
+
+
+def test_decoders_retrieve_above_chance(sim, one_thread):
+    """Synthetic ground truth: ridge and the contrastive MLP retrieve held-out stimuli
+    among 60 far above chance (1/60)."""
+    E, subs = sim
+    s = subs[0]
+    X, st, _ = s.train()
+    Xte, ste = s.test()
+    ridge = MultiTargetRidgeCV().fit(X, E[st])
+    top_r = subset_topk(ridge.predict(Xte), E[ste], n_candidates=60)[1]
+    mlp = ContrastiveMLPDecoder(hidden=64, n_blocks=1, epochs=30, random_state=0).fit(X, E[st])
+    top_m = subset_topk(mlp.predict(Xte), E[ste], n_candidates=60)[1]
+    assert top_r > 0.2 and top_m > 0.15
+    assert 0.0 < mlp.temperature_ < 1.0 and len(mlp.history_) == 30
+    assert mlp.history_[-1] < mlp.history_[0]
+
+
+def test_cross_subject_new_subject_and_errors(sim, one_thread):
+    """Synthetic: adapters for subjects of different sizes; a new subject is added by
+    fitting only its adapter (shared head unchanged) and then retrieves above chance; a
+    subject without an adapter is a clear error."""
+    E, subs = sim
+    X = {s.subject: s.train()[0] for s in subs[:2]}
+    Y = {s.subject: E[s.train()[1]] for s in subs[:2]}
+    dec = CrossSubjectDecoder(latent_dim=16, hidden=64, n_blocks=1, epochs=30,
+                              adapter_epochs=60, random_state=0).fit(X, Y)
+    new = subs[2]
+    Xte, ste = new.test()
+    with pytest.raises(BrainDecodingError, match="has no adapter"):
+        dec.predict(Xte, subject=new.subject)
+    head_before = [p.detach().clone() for p in dec.head_.parameters()]
+    Xn, sn, _ = new.train(60)
+    dec.add_subject(new.subject, Xn, E[sn])
+    for a, b in zip(head_before, dec.head_.parameters(), strict=True):
+        assert np.array_equal(a.numpy(), b.detach().numpy())
+    assert subset_topk(dec.predict(Xte, subject=new.subject), E[ste], n_candidates=60)[1] > 0.05
+    with pytest.raises(BrainDecodingError, match="expects"):
+        dec.predict(Xte[:, :10], subject=new.subject)
+    with pytest.raises(BrainDecodingError, match="rows"):
+        dec.add_subject("bad", Xn, E[sn][:-1])  # stimulus/event count mismatch
+    bad = E[sn].copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(BrainDecodingError, match="NaN"):
+        dec.add_subject("bad", Xn, bad)
+
+
+def _mlp_fails(est):
+    return {"check_regressor_multioutput": "float32 predictions by design"}
+
+
+@parametrize_with_checks([ContrastiveMLPDecoder(hidden=8, n_blocks=1, epochs=2, batch_size=8,
+                                                random_state=0)],
+                         expected_failed_checks=_mlp_fails)
+def test_mlp_sklearn_compatible(estimator, check, one_thread):
+    """scikit-learn's estimator checks (their synthetic data)."""
+    check(estimator)
