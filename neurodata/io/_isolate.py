@@ -16,6 +16,7 @@ off (e.g. for trusted batch runs); where ``fork`` is unavailable (Windows) it is
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import sys
@@ -78,6 +79,8 @@ def preflight(path: str | os.PathLike, what: str, parse: Callable[[Path], Any]) 
         warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()
     if pid == 0:  # child: parse, then leave without running the parent's exit handlers
+        # the parent reports a crash in one line; no interpreter dump from the child
+        faulthandler.disable()
         code = 0
         try:
             parse(p)
