@@ -46,7 +46,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise FormatError(
             f"holds a pickled {module}.{name}, which is not plain data (arrays, numbers, "
             "strings, lists, dicts); it could run code when loaded, so it is refused. If "
-            "you trust where this file comes from, pass trust=True", path=self._path)
+            "you trust where this file comes from, load it in Python with trust=True "
+            "(nd.load(folder, trust=True))", path=self._path)
 
 
 def load_npy_restricted(path: str | Path, *, trust: bool = False) -> Any:
