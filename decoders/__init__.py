@@ -5,7 +5,7 @@ Torch-based names (``EEGNet``, ``ShallowConvNet``, ``Deep4Net``, ``TorchClassifi
 imported on first use so that ``import decoders`` does not load torch.
 """
 
-from . import tokenizers
+from . import braindecoding, tokenizers
 from .benchmark import BenchmarkResult, DecodingError, config_hash, load_config, run_benchmark
 from .epochs import Epochs, eegmmidb_classes, make_epochs
 from .evaluation import evaluate
@@ -26,7 +26,7 @@ __all__ = [
     "Epochs", "make_epochs", "eegmmidb_classes", "evaluate", "run_benchmark", "load_config",
     "BenchmarkResult", "DecodingError", "config_hash", "moabb_sources", "make_pipeline",
     "list_pipelines", "PIPELINES", "FilterBankCSP",
-    "tokenizers", "RVQTokenHistogram", "make_rvq_tokens_lr",
+    "tokenizers", "braindecoding", "RVQTokenHistogram", "make_rvq_tokens_lr",
     *_LAZY,
 ]
 

@@ -44,27 +44,9 @@ def resolve_device(device: str) -> str:
 
 
 def _build_head(in_dim: int, hidden: int, out_dim: int, n_blocks: int, dropout: float):
-    import torch
-    from torch import nn
+    from .networks import ResidualMLP
 
-    class ResidualMLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.inp = nn.Linear(in_dim, hidden)
-            self.blocks = nn.ModuleList(
-                nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Dropout(dropout),
-                              nn.Linear(hidden, hidden)) for _ in range(n_blocks))
-            self.out = nn.Sequential(nn.LayerNorm(hidden), nn.Linear(hidden, out_dim))
-            # log(1 / 0.07), CLIP's initial temperature
-            self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
-
-        def forward(self, x):
-            h = self.inp(x)
-            for blk in self.blocks:
-                h = h + blk(h)
-            return self.out(h)
-
-    return ResidualMLP()
+    return ResidualMLP(in_dim, hidden, out_dim, n_blocks, dropout)
 
 
 def contrastive_loss(pred, target, logit_scale, mse_weight: float):

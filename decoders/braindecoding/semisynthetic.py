@@ -11,7 +11,10 @@ responses are simulated by a linear–nonlinear encoding model (Naselaris et al.
    space, the premise of cross-subject decoding);
 2. **per-subject voxel tuning**: neural response ``r_v = softplus(g (z W_s)_v + b_v)``,
    ``W_s`` (latent_dim x n_voxels_s) Gaussian, offsets ``b_v`` ~ N(-1, 0.5) (a rectifying
-   nonlinearity, so the brain → embedding map is not linear);
+   nonlinearity); a fraction ``energy_fraction`` of the voxels are "energy" units,
+   ``r_v = softplus(g ((z W_s)_v^2 - 1) / 2 + b_v)``, tuned to the magnitude of their
+   projection and blind to its sign (the complex-cell form of the LN model), which no
+   linear read-out can use — so the brain → embedding map is not linear;
 3. **BOLD**: trials every ``isi`` seconds (jittered) in runs; the neural responses are
    convolved with SPM's canonical double-gamma HRF (peak 6 s, undershoot 16 s, ratio
    1/6), sampled every ``tr`` seconds, plus AR(1) noise (rho 0.3) with standard deviation
@@ -144,6 +147,7 @@ def simulate_subjects(embeddings: Any, *, train_stimuli: Sequence[int],
                       test_stimuli: Sequence[int], n_train_trials: int = 1200,
                       n_test_repeats: int = 1, n_voxels: Sequence[int] = (300, 400, 500, 600),
                       latent_dim: int = 32, gain: float = 1.5, noise: float = 1.0,
+                      energy_fraction: float = 0.0,
                       tr: float = 2.0, isi: float = 4.0, trials_per_run: int = 60,
                       random_state: Any = 0) -> list[SimulatedSubject]:
     """Simulate single-trial fMRI betas of several subjects (see the module docstring).
@@ -165,6 +169,8 @@ def simulate_subjects(embeddings: Any, *, train_stimuli: Sequence[int],
         Gain of the voxel nonlinearity (larger = more nonlinear).
     noise : float, default=1.0
         Standard deviation of the BOLD noise (the neural responses are ~1).
+    energy_fraction : float, default=0.0
+        Share of sign-blind "energy" voxels.
     tr, isi : float
         Repetition time and mean inter-trial interval, seconds.
     trials_per_run : int, default=60
@@ -199,7 +205,10 @@ def simulate_subjects(embeddings: Any, *, train_stimuli: Sequence[int],
                                    for _ in range(n_test_repeats)])
         seq = np.concatenate([train_seq, test_seq])
         is_test = np.r_[np.zeros(train_seq.size, bool), np.ones(test_seq.size, bool)]
-        neural_all = np.logaddexp(0.0, gain * (Z[seq] @ W) + b)  # softplus
+        drive = Z[seq] @ W
+        energy = rng.random(int(nv)) < energy_fraction
+        drive[:, energy] = (drive[:, energy] ** 2 - 1.0) / 2.0
+        neural_all = np.logaddexp(0.0, gain * drive + b)  # softplus
         X = np.empty((seq.size, int(nv)))
         run = np.empty(seq.size, dtype=np.int64)
         # Runs never mix training and test trials, so leave-one-run-out is clean.
@@ -215,7 +224,8 @@ def simulate_subjects(embeddings: Any, *, train_stimuli: Sequence[int],
         subjects.append(SimulatedSubject(
             f"sub-{si + 1:02d}", X.astype(np.float32), seq, run, is_test,
             params={"n_voxels": int(nv), "latent_dim": latent_dim, "gain": gain,
-                    "noise": noise, "tr": tr, "isi": isi}))
+                    "noise": noise, "energy_fraction": energy_fraction, "tr": tr,
+                    "isi": isi}))
     return subjects
 
 

@@ -67,3 +67,18 @@ def test_decode_cli_eval_and_train(tmp_path, capsys):
     assert code == 0, err
     with np.load(tmp_path / "model" / "model.npz") as z:
         assert z["coef"].shape == (384, 530) and z["captions"].shape == (8,)
+
+
+def test_docs_example_prints_the_quoted_figures(capsys):
+    """Real data: the Python example of docs/brain_decoding.md runs and prints the
+    figures its comment quotes (so the docs cannot drift)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "brain_decoding.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S)
+                 if "decode_haxby(" in b)
+    quoted = re.search(r"#\s*([\d.\s]+)$", block.strip()).group(1).split()
+    exec(compile(block, "docs/brain_decoding.md", "exec"), {})  # our own doc, not user input
+    printed = capsys.readouterr().out.split()
+    assert [float(x) for x in printed] == pytest.approx([float(x) for x in quoted], abs=1e-3)

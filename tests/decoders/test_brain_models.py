@@ -94,7 +94,11 @@ def test_cross_subject_new_subject_and_errors(sim, one_thread):
 
 
 def _mlp_fails(est):
-    return {"check_regressor_multioutput": "float32 predictions by design"}
+    return {"check_regressor_multioutput": "float32 predictions by design",
+            # The check wants R^2 > 0.5 on a 1-D target: InfoNCE over unit-normalised
+            # scalars (+-1) carries no signal there, and 2 epochs keep the test fast.  The
+            # decoder is for embeddings; test_decoders_retrieve_above_chance tests that.
+            "check_regressors_train": "contrastive loss is meaningless for 1-D targets"}
 
 
 @parametrize_with_checks([ContrastiveMLPDecoder(hidden=8, n_blocks=1, epochs=2, batch_size=8,

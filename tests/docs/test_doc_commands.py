@@ -112,6 +112,7 @@ ELSEWHERE: dict[str, str] = {
     "neuroloom fetch haxby2001_pymvpa_slice *": "network: downloads from the provider",
     "neuroloom pipeline *": "tests/pipelines/test_workflow.py",
     "neuroloom neuroformer *": "tests/decoders/test_neuroformer_cli.py",
+    "neuroloom decode *": "tests/decoders/test_brain_haxby.py",
 }
 
 
