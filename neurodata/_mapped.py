@@ -14,6 +14,7 @@ plain h5py reads, which are always correct.
 
 from __future__ import annotations
 
+import bisect
 import mmap
 from typing import Any
 
@@ -22,6 +23,8 @@ import numpy as np
 
 __all__ = ["MappedRows", "map_rows"]
 
+_ALL = slice(None)  # "every column"; the default of read(), compared by identity first
+
 
 class MappedRows:
     """Row-block reader over an uncompressed 2-D dataset ``(n_rows, n_cols)``.
@@ -29,20 +32,22 @@ class MappedRows:
     Parameters
     ----------
     blocks : list of numpy.ndarray
-        Views of the row blocks, in order; every block but the last has
-        ``block_rows`` rows.
-    block_rows : int
-        Rows per block (the chunk height; ``n_rows`` for a contiguous dataset).
+        Views of consecutive row blocks, in order (a block may have more rows than it
+        serves: the last chunk of a dataset is stored whole).
+    starts : list of int
+        First row of each block; ``starts[0] == 0``.
     shape : tuple of int
         Shape of the dataset.
     owner : object
         The mmap the views point into (kept alive with the reader).
     """
 
-    def __init__(self, blocks: list[np.ndarray], block_rows: int, shape: tuple[int, int],
+    def __init__(self, blocks: list[np.ndarray], starts: list[int], shape: tuple[int, int],
                  owner: Any):
         self._blocks = blocks
-        self._block_rows = block_rows
+        self._starts = [int(s) for s in starts]
+        # first row after each block (the next block's start; n_rows for the last)
+        self._ends = self._starts[1:] + [int(shape[0])]
         # one view over the whole dataset (contiguous layout, or chunks back to back):
         # a read is then a single slice and a copy
         self._whole = blocks[0] if len(blocks) == 1 else None
@@ -59,39 +64,36 @@ class MappedRows:
         whole = self._whole
         if whole is not None:
             return whole[start:stop].copy()
-        br = self._block_rows
-        k0 = start // br
-        off = k0 * br
-        if stop <= off + br:
-            return self._blocks[k0][start - off : stop - off].copy()
+        k = bisect.bisect_right(self._starts, start) - 1
+        off = self._starts[k]
+        if stop <= self._ends[k]:
+            return self._blocks[k][start - off : stop - off].copy()
         out = np.empty((stop - start, self.shape[1]), dtype=self.dtype)
-        pos, k = 0, k0
+        pos = 0
         while pos < stop - start:
-            blk = self._blocks[k]
-            lo = start + pos - k * br
-            n = min(br - lo, stop - start - pos)
-            out[pos : pos + n] = blk[lo : lo + n]
+            off, end = self._starts[k], self._ends[k]
+            lo = start + pos - off
+            n = min(end - off - lo, stop - start - pos)
+            out[pos : pos + n] = self._blocks[k][lo : lo + n]
             pos += n
             k += 1
         return out
 
-    def read(self, start: int, stop: int, cols: Any = slice(None)) -> np.ndarray:
+    def read(self, start: int, stop: int, cols: Any = _ALL) -> np.ndarray:
         """Copy rows ``[start, stop)`` (already bounds-checked) and columns ``cols``."""
-        if stop > start and isinstance(cols, slice) and cols == slice(None):
+        if cols is _ALL and stop > start:
             return self.read_rows(start, stop)
-        br = self._block_rows
-        k0 = start // br
-        k1 = (stop - 1) // br if stop > start else k0
-        if k0 == k1:
-            off = k0 * br
-            return np.array(self._blocks[k0][start - off : stop - off, cols])
+        if stop <= start:
+            return np.empty((0, self.shape[1]), dtype=self.dtype)[:, cols]
+        if isinstance(cols, slice) and cols == _ALL:
+            return self.read_rows(start, stop)
+        k = bisect.bisect_right(self._starts, start) - 1
         parts = []
-        for k in range(k0, k1 + 1):
-            off = k * br
-            lo = max(start, off) - off
-            hi = min(stop, off + br) - off
-            parts.append(self._blocks[k][lo:hi, cols])
-        return np.concatenate(parts, axis=0)
+        while k < len(self._blocks) and self._starts[k] < stop:
+            off, end = self._starts[k], self._ends[k]
+            parts.append(self._blocks[k][max(start, off) - off : min(stop, end) - off, cols])
+            k += 1
+        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts, axis=0)
 
     def close(self) -> None:
         self._blocks = []
@@ -136,7 +138,7 @@ def map_rows(dset: h5py.Dataset) -> MappedRows | None:
             mm.close()
             return None
         view = buf[offset : offset + n_rows * row_bytes].view(dtype).reshape(n_rows, n_cols)
-        return MappedRows([view], max(n_rows, 1), (n_rows, n_cols), mm)
+        return MappedRows([view], [0], (n_rows, n_cols), mm)
     if layout != h5py.h5d.CHUNKED:
         del buf
         mm.close()
@@ -161,12 +163,15 @@ def map_rows(dset: h5py.Dataset) -> MappedRows | None:
         del buf
         mm.close()
         return None
-    if n_blocks > 1 and np.all(np.diff(offsets) == chunk_bytes):
-        # Chunks written in order lie back to back: one view, no window straddles chunks.
-        whole = buf[offsets[0] : offsets[0] + n_blocks * chunk_bytes].view(dtype)
-        return MappedRows([whole.reshape(n_blocks * chunk_rows, n_cols)],
-                          n_blocks * chunk_rows, (n_rows, n_cols), mm)
+    # Chunks written in order mostly lie back to back, with an index node between some
+    # of them: map each run of back-to-back chunks as one view, so that only windows
+    # that straddle a gap need more than one slice.
+    breaks = np.flatnonzero(np.diff(offsets) != chunk_bytes) + 1
+    run_starts = [0, *breaks.tolist()]
+    run_ends = [*breaks.tolist(), n_blocks]
     blocks = [
-        buf[o : o + chunk_bytes].view(dtype).reshape(chunk_rows, n_cols) for o in offsets
+        buf[offsets[a] : offsets[a] + (b - a) * chunk_bytes].view(dtype)
+        .reshape((b - a) * chunk_rows, n_cols)
+        for a, b in zip(run_starts, run_ends, strict=True)
     ]
-    return MappedRows(blocks, chunk_rows, (n_rows, n_cols), mm)
+    return MappedRows(blocks, [a * chunk_rows for a in run_starts], (n_rows, n_cols), mm)

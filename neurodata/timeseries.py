@@ -333,7 +333,7 @@ class TimeSeries:
                 start = max(math.ceil((t0 - f0) * rate - _EPS_SAMPLES), 0)
                 stop = min(math.ceil((t1 - f0) * rate - _EPS_SAMPLES), n)
                 if stop > start:
-                    return mapped.read_rows(start, stop)
+                    return mapped.read(start, stop)
         tol = (_EPS_SAMPLES / self.rate) if self.rate else 1e-9
         if not (math.isfinite(t0) and math.isfinite(t1)) or t1 < t0:
             raise SliceError(f"invalid time range [{t0}, {t1}) s", path=self._path)
