@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import numbers
 import os
 import warnings
@@ -16,6 +15,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from neurodata.log import logger, progress_for
+
 from ..errors import ConnectomeInputError
 from .backend import get_namespace
 from .kernels import HAVE_NUMBA
@@ -23,8 +24,6 @@ from .result import CPResult
 from .solvers import run_cp
 
 __all__ = ["nonneg_cp", "NonnegCP", "NTFInputError", "ConvergenceWarning"]
-
-logger = logging.getLogger("neuroloom")
 
 _METHODS = ("hals", "mu")
 
@@ -193,7 +192,7 @@ def nonneg_cp(
     device: str | None = None,
     n_threads: int | None = None,
     dtype: str | None = None,
-    verbose: bool = False,
+    verbose: bool | str | None = None,
 ) -> CPResult:
     r"""Non-negative CP (PARAFAC) decomposition of a 3-way tensor.
 
@@ -261,8 +260,10 @@ def nonneg_cp(
         else in float64.  float32 halves memory and roughly halves the time; its final
         relative error agrees with float64 to about 1e-6 (``benchmarks/bench_ntf.py``
         reports both).
-    verbose : bool, default=False
-        Show a tqdm progress bar over restarts and log each restart's error.
+    verbose : bool or str or None, default=None
+        Show a tqdm progress bar over restarts and log each restart's error: None follows
+        the package log level (quiet by default), True shows them, False hides them (the
+        project's one ``verbose`` convention, :mod:`neurodata.log`).
 
     Returns
     -------
@@ -302,6 +303,7 @@ def nonneg_cp(
     >>> res.error < 1e-3
     True
     """
+    verbose = progress_for(verbose)
     rank = _check_int("rank", rank, 1)
     if method not in _METHODS:
         raise NTFInputError(f"method must be one of {_METHODS}, got {method!r}")
@@ -507,7 +509,7 @@ class NonnegCP(BaseEstimator):
         device: str | None = None,
         n_threads: int | None = None,
         dtype: str | None = None,
-        verbose: bool = False,
+        verbose: bool | str | None = None,
     ) -> None:
         self.rank = rank
         self.method = method
