@@ -94,3 +94,8 @@ def _escape_shape_attributes(app, what, name, obj, options, lines) -> None:
 
 def setup(app) -> None:
     app.connect("autodoc-process-docstring", _escape_shape_attributes, priority=100)
+    # ```mermaid diagrams (GitHub renders them) are shown as their source: no JS offline
+    from pygments.lexers.special import TextLexer
+    from sphinx.highlighting import lexers
+
+    lexers["mermaid"] = TextLexer()
