@@ -38,9 +38,14 @@ def _pearson(a, b) -> float:
     return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
 
 
+EPOCHS: int | None = None  # --epochs overrides every part's epochs
+
+
 def _cfg(**sections):
     from decoders.neuroformer.config import config_from_dict
 
+    if EPOCHS is not None:
+        sections["train"]["epochs"] = EPOCHS
     return config_from_dict(sections)
 
 
@@ -97,21 +102,23 @@ def part_sim(quick: bool, seed: int) -> dict:
     from decoders.neuroformer import simulate_circuit
     from decoders.neuroformer.workflow import evaluate, prepare
 
-    sim = simulate_circuit(n_neurons=24, n_trials=60 if quick else 200, random_state=seed)
+    sim = simulate_circuit(n_neurons=16, n_trials=60 if quick else 200, random_state=seed)
     cfg = _cfg(data={"recording": "sim", "behaviour": "behavior", "stimulus": "stimulus",
                      "split": [0.7, 0.1, 0.2]},
-               tokens={"window": 0.05, "past_window": 0.1, "dt": 0.01, "block_size": 64,
-                       "max_past": 128},
-               model={"n_embd": 64, "n_head": 4, "n_layer": 2, "dropout": 0.1},
-               train={"epochs": 3 if quick else 12, "batch_size": 32, "lr": 1e-3,
+               tokens={"window": 0.05, "past_window": 0.1, "dt": 0.01, "block_size": 48,
+                       "max_past": 96},
+               model={"n_embd": 64, "n_head": 4, "n_layer": 2, "n_past_layer": 0,
+                      "neuron_attention": True, "dropout": 0.1},
+               train={"epochs": 3 if quick else 10, "batch_size": 32, "lr": 2e-3,
                       "seed": seed},
-               generate={"n_samples": 4 if quick else 10, "condition": "generated",
-                         "max_windows": 200 if quick else 800})
+               generate={"n_samples": 4, "condition": "generated",
+                         "max_windows": 200 if quick else 400})
     prep = prepare(sim.recording, cfg)
     model, out = _fit(prep, cfg)
-    out.update(kv_cache_speed(model, prep.test))
+    out.update(kv_cache_speed(model, prep.test, n_tokens=48))
     metrics, _ = evaluate(model, prep, cfg)
     out.update({"connectivity_auroc": metrics.get("connectivity_auroc"),
+                "connectivity_auroc_by_method": metrics.get("connectivity_auroc_by_method"),
                 "psth_r": metrics.get("psth_r"), "n_psth_trials": metrics.get("n_psth_trials"),
                 "token_f1": metrics["token_f1"]["f1"],
                 "rate_baseline_f1": metrics["rate_baseline_f1"]["f1"],
@@ -223,7 +230,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="torch threads")
     ap.add_argument("--json", help="write all numbers here")
+    ap.add_argument("--epochs", type=int, help="override the epochs of every part")
     args = ap.parse_args(argv)
+    global EPOCHS
+    EPOCHS = args.epochs
     import torch
 
     if args.threads:

@@ -44,10 +44,12 @@ def attention_connectivity(model: Any, windows: TokenWindows, *, method: str = "
     * ``method="attention"``: the attention weight on keys of neuron ``i``, averaged over
       heads and layers, divided by the fraction of keys that belong to ``i`` (1 = no
       preference); ``C[i, j]`` is its mean over ``j``'s predictions.
-    * ``method="neuron_attention"`` (models built with ``neuron_attention=True``): the
-      weights of the neuron-query head, where neuron ``j``'s own query attends over the
-      raw earlier spikes; ``C[i, j]`` is the attention ``j``'s query puts on ``i``'s spikes
-      divided by ``i``'s share of the keys, averaged over every query position.
+    * ``method="neuron_attention"`` (models built with ``neuron_attention=True``): in the
+      neuron-query head, neuron ``j``'s own query attends over the raw earlier spikes and
+      each key ``k`` adds exactly ``A[q, j, k] (u_j · v_k)`` to ``j``'s logit; ``C[i, j]``
+      is that attention-weighted contribution summed over ``i``'s spikes, averaged over
+      the query positions where ``i`` has spikes in view (every position and every ``j``
+      counts, not only the observed targets).
     * ``method="attention_grad"``: attention × its gradient (the attribution of Chefer et
       al. 2021) of ``log p(target = j)``, summed over heads and layers and over the keys of
       neuron ``i``, averaged over ``j``'s predictions: how much attending to ``i``'s spikes
@@ -143,32 +145,29 @@ def _neuron_attention_connectivity(model: Any, windows: TokenWindows, *,
                                "neuron_attention=True")
     n = len(model.units_)
     num = np.zeros((n, n))
-    cnt = np.zeros((n, n))
+    cnt = np.zeros(n)
     for s in range(0, len(windows), batch_size):
         b = model._batch(windows, range(s, min(s + batch_size, len(windows))))
-        a = net(b)["neuron_attention"].float()  # (B, L, n, K): K = null + past + current
-        qmask = b["mask"]
-        lq = a.shape[1]
+        mem = net.encode_memory(b)
+        h, _, raw = net.decode(b["x_id"], b["x_dt"], mem)
+        _, a = net.neuron_attention(h, mem, raw)  # (B, L, n, K): K = null + past + current
+        values = net.na_val(torch.cat([mem["past_raw"], raw], dim=1))  # (B, K, e)
+        # exact contribution of key k to neuron j's logit: A[q, j, k] * (u_j . v_k)
+        contrib = a * torch.einsum("bke,ne->bnk", values, net.na_out.weight[4:])[:, None]
         key_ids = torch.cat([torch.full_like(b["past_id"][:, :1], -1),
                              b["past_id"] - N_SPECIAL, b["x_id"] - N_SPECIAL], dim=1)
         key_ok = torch.cat([torch.zeros_like(b["past_mask"][:, :1]), b["past_mask"],
                             b["mask"]], dim=1) & (key_ids >= 0)
-        p1 = b["past_id"].shape[1] + 1
+        lq, p1 = a.shape[1], b["past_id"].shape[1] + 1
         causal = torch.ones(lq, key_ids.shape[1], dtype=torch.bool, device=a.device)
         causal[:, p1:] = torch.ones(lq, lq, dtype=torch.bool, device=a.device).tril()
-        kmask = key_ok[:, None, :] & causal[None] & qmask[..., None]  # (B, L, K)
+        kf = (key_ok[:, None, :] & causal[None] & b["mask"][..., None]).float()  # (B, L, K)
         onehot = torch.nn.functional.one_hot(key_ids.clamp(min=0), n).float()
-        kf = kmask.float()
-        mass = torch.einsum("blnk,blk,bki->blin", a, kf, onehot)  # (B, L, i, j)
-        share = torch.einsum("blk,bki->bli", kf, onehot) / kf.sum(-1, keepdim=True).clamp(
-            min=1)
-        present = share > 0
-        ratio = torch.where(present[..., None], mass / share.clamp(min=1e-12)[..., None],
-                            torch.zeros_like(mass))
-        num += ratio.sum((0, 1)).double().cpu().numpy()
-        cnt += present.float().sum((0, 1)).double().cpu().numpy()[:, None].repeat(n, 1)
+        num += torch.einsum("blnk,blk,bki->in", contrib.float(), kf, onehot).double().numpy()
+        present = torch.einsum("blk,bki->bli", kf, onehot) > 0
+        cnt += present.float().sum((0, 1)).double().numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        return num / cnt
+        return num / cnt[:, None]
 
 
 def connectivity_auroc(estimate: np.ndarray, adjacency: np.ndarray) -> float:

@@ -63,19 +63,19 @@ class SimulatedCircuit:
     trial_duration: float
 
 
-def simulate_circuit(n_neurons: int = 24, n_trials: int = 120, *, trial_duration: float = 1.0,
+def simulate_circuit(n_neurons: int = 16, n_trials: int = 200, *, trial_duration: float = 1.0,
                      n_directions: int = 4, connection_prob: float = 0.1,
-                     weight: float = 1.0, inhibitory_fraction: float = 0.0,
+                     weight: float = 2.5, inhibitory_fraction: float = 0.0,
                      baseline_rate: float = 4.0,
-                     stim_gain: float = 1.6, stim_on: float = 0.2, stim_off: float = 0.7,
-                     tau_syn: float = 0.02, delay: float = 0.005, refractory: float = -3.0,
+                     stim_gain: float = 1.0, stim_on: float = 0.2, stim_off: float = 0.7,
+                     tau_syn: float = 0.01, delay: float = 0.005, refractory: float = -3.0,
                      random_state: int | None = 0) -> SimulatedCircuit:
     """Simulate a stimulus-driven recurrent spiking circuit with known directed wiring.
 
     Parameters
     ----------
-    n_neurons : int, default=24
-    n_trials : int, default=120
+    n_neurons : int, default=16
+    n_trials : int, default=200
         Trials are simulated independently (the network starts at rest) and laid back
         to back on one timeline.
     trial_duration : float, default=1.0
@@ -84,17 +84,17 @@ def simulate_circuit(n_neurons: int = 24, n_trials: int = 120, *, trial_duration
         Stimulus directions, cycled over trials in a shuffled order.
     connection_prob : float, default=0.1
         Probability of a directed connection ``j → i`` (no self-connections).
-    weight : float, default=1.0
+    weight : float, default=2.5
         Magnitude of a connection (log-rate units, ±20 % jitter).
     inhibitory_fraction : float, default=0.0
         Fraction of connections with a negative sign.
     baseline_rate : float, default=4.0
         Spontaneous rate in Hz.
-    stim_gain : float, default=1.6
+    stim_gain : float, default=1.0
         Log-rate gain of the cosine tuning during the stimulus.
     stim_on, stim_off : float
         Stimulus interval inside each trial (s).
-    tau_syn : float, default=0.02
+    tau_syn : float, default=0.01
         Time constant of the coupling filter (s).
     delay : float, default=0.005
         Synaptic delay (s): a spike acts on its targets from ``delay`` s later on.

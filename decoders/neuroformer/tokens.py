@@ -260,9 +260,12 @@ def _series(obj: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
                            f"got {type(obj).__name__}")
 
 
-def _check_covers(times: np.ndarray, t0: float, t1: float, what: str) -> None:
+def _check_covers(times: np.ndarray, t0: float, t1: float, what: str,
+                  slack: float = 0.0) -> None:
+    """The series must start and end within max(2 samples, ``slack``) of the interval."""
     step = float(np.median(np.diff(times))) if times.size > 1 else np.inf
-    if times.size == 0 or times[0] > t0 + step or times[-1] < t1 - 2 * step:
+    tol = max(2 * step, slack)
+    if times.size == 0 or times[0] > t0 + tol or times[-1] < t1 - tol:
         span = f"[{times[0]:g}, {times[-1]:g}] s" if times.size else "no samples"
         raise NeuroformerError(
             f"{what} timeline ({span}) does not cover the interval [{t0:g}, {t1:g}) s of the "
@@ -412,11 +415,11 @@ def make_windows(spikes: SpikeTrains, tokenizer: SpikeTokenizer, *,
         if bv.ndim != 2:
             raise NeuroformerError(f"behaviour values must be (n_samples, n_behaviour); got "
                                    f"shape {bv.shape}")
-        _check_covers(bt, t0, t1, "behaviour")
+        _check_covers(bt, t0, t1, "behaviour", tokenizer.window)
         beh = _window_means(bt, bv, wstart, tokenizer.window)
     if stimulus is not None:
         st_t, st_v = _series(stimulus, "stimulus")
-        _check_covers(st_t, t0, t1, "stimulus")
+        _check_covers(st_t, t0, t1, "stimulus", tokenizer.window)
         span = tokenizer.window + (tokenizer.past_window or 0.0)
         offs = (np.arange(stimulus_steps) + 0.5) * span / stimulus_steps - (
             tokenizer.past_window or 0.0)

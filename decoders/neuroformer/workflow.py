@@ -10,7 +10,9 @@ evaluates; :func:`evaluate` measures on the test block what the issue asks for:
   counts of the same span;
 * PSTH Pearson r between generated (``condition="generated"``) and recorded trials when
   the test block holds trial events;
-* attention connectivity AUROC against a true directed graph stored in the recording.
+* attention connectivity AUROC against a true directed graph stored in the recording
+  (the neuron-query head's attention when the model has it, else attention; every
+  method's AUROC is reported).
 
 The ``neuroloom neuroformer`` command calls these functions and writes the results.
 """
@@ -256,8 +258,18 @@ def evaluate(model: Neuroformer, prep: Prepared, cfg: RunConfig, *,
         art["behaviour_true"], art["behaviour_pred"], art["behaviour_ridge"] = y, pred, ridge
         art["behaviour_t"] = first.window_start
     if prep.truth is not None:
-        est = attention_connectivity(model, test)
-        metrics["connectivity_auroc"] = connectivity_auroc(est, prep.truth)
+        methods = ["attention", "attention_grad"]
+        if model.config_.neuron_attention:
+            methods.insert(0, "neuron_attention")
+        by_method = {}
+        for method in methods:
+            est_m = attention_connectivity(model, test, method=method)
+            by_method[method] = connectivity_auroc(est_m, prep.truth)
+            if method == methods[0]:
+                est = est_m
+        metrics["connectivity_method"] = methods[0]
+        metrics["connectivity_auroc"] = by_method[methods[0]]
+        metrics["connectivity_auroc_by_method"] = by_method
         art["connectivity"], art["truth"] = est, prep.truth
     logger.info("evaluate: token F1 %.3f (rate baseline %.3f)", metrics["token_f1"]["f1"],
                 metrics["rate_baseline_f1"]["f1"])

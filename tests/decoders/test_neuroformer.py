@@ -260,3 +260,28 @@ def test_calcium_event_tokens_train_the_same_model():
     m = Neuroformer(16, n_head=2, n_layer=1, block_size=32, past_block_size=64, epochs=3,
                     batch_size=16, lr=3e-3, dropout=0.0).fit(w, verbose=False)
     assert m.history_[-1]["train_loss"] < m.history_[0]["train_loss"]
+
+
+def test_neuron_attention_head(split, sim):
+    """Synthetic: with the neuron-query head the model trains, generation with and without
+    the KV cache agrees (also across chunk restarts), and its weights read out an (n, n)
+    connectivity; models without the head refuse that read-out."""
+    kw = dict(TINY, block_size=8)
+    w = [make_windows(sim.recording.spikes["units"], SpikeTokenizer(
+        window=0.05, past_window=0.1, dt=0.01).fit(sim.recording.spikes["units"]),
+        interval=b, stimulus=sim.recording.timeseries["stimulus"], block_size=8,
+        max_past=32) for b in (split[0].interval, split[1].interval)]
+    m = Neuroformer(16, n_past_layer=0, neuron_attention=True, epochs=2, **kw).fit(
+        w[0], verbose=False)
+    assert m.history_[-1]["train_loss"] < m.history_[0]["train_loss"]
+    sub = w[1].subset(np.flatnonzero(w[1].window_index < 15))
+    a = generate_samples(m, sub, n_samples=2, max_tokens_per_window=20, random_state=1)
+    b = generate_samples(m, sub, n_samples=2, max_tokens_per_window=20, random_state=1,
+                         use_cache=False)
+    assert all(np.array_equal(x.times, y.times) and np.array_equal(x.unit_index, y.unit_index)
+               for x, y in zip(a, b, strict=True))
+    c = attention_connectivity(m, w[1], method="neuron_attention")
+    assert c.shape == (8, 8) and np.isfinite(c).all() and (c > 0).all()
+    plain = Neuroformer(16, epochs=1, **kw).fit(w[0], verbose=False)
+    with pytest.raises(NeuroformerError, match="neuron_attention=True"):
+        attention_connectivity(plain, w[1], method="neuron_attention")
