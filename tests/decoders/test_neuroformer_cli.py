@@ -79,3 +79,14 @@ def test_bad_config_is_one_line_error(sim_dir, capsys):
     if not (sim_dir / "sim.h5").exists():  # run alone: the documented example made none
         (sim_dir / "sim.h5").touch()
     assert load_config(sim_dir / "tiny.yaml").data.recording == str(sim_dir / "sim.h5")
+
+
+def test_shipped_configs_validate():
+    """The example configs of pipelines/configs/ parse and name existing recordings."""
+    root = Path(__file__).resolve().parents[2]
+    paths = sorted((root / "pipelines" / "configs").glob("neuroformer_*.yaml"))
+    assert len(paths) == 3
+    for p in paths:
+        cfg = load_config(p)
+        if "sample_data" in cfg.data.recording:
+            assert Path(cfg.data.recording).exists(), p
