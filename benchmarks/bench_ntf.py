@@ -83,12 +83,16 @@ def compare_tensorly(
     rank: int,
     n_iter: int,
     threads: int | None = None,
+    repeats: int = 3,
+    with_mu: bool = True,
 ):
     with threadpool_limits(threads):
-        return _compare_tensorly(n_neurons, n_windows, n_animals, rank, n_iter, threads)
+        return _compare_tensorly(n_neurons, n_windows, n_animals, rank, n_iter, threads,
+                                 repeats, with_mu)
 
 
-def _compare_tensorly(n_neurons, n_windows, n_animals, rank, n_iter, threads):
+def _compare_tensorly(n_neurons, n_windows, n_animals, rank, n_iter, threads, repeats,
+                      with_mu):
     x = planted_tensor(n_neurons, n_windows, n_animals, rank, seed=0)
     x32 = x.astype(np.float32)
     rng = np.random.default_rng(1)
@@ -122,23 +126,25 @@ def _compare_tensorly(n_neurons, n_windows, n_animals, rank, n_iter, threads):
     # compile / load the numba kernel outside the timings
     nonneg_cp(x[:50], rank, n_restarts=1, n_iter_max=2, tol=0, random_state=0)
     nonneg_cp(x32[:50], rank, n_restarts=1, n_iter_max=2, tol=0, random_state=0)
-    t_ours, c_ours, res = timed(ours, repeats=3)
+    t_ours, c_ours, res = timed(ours, repeats=repeats)
     e_ours = rel_error(x, res.reconstruct())
-    t_32, c_32, res32 = timed(lambda: ours(data=x32), repeats=3)
+    t_32, c_32, res32 = timed(lambda: ours(data=x32), repeats=repeats)
     e_32 = rel_error(x, res32.reconstruct())
-    t_mu_ours, c_mu_ours, res_mu = timed(lambda: ours("mu"), repeats=1)
-    e_mu_ours = rel_error(x, res_mu.reconstruct())
     t_hals, c_hals, cp_hals = timed(lambda: theirs(non_negative_parafac_hals))
     e_hals = rel_error(x, tl.cp_to_tensor(cp_hals))
-    t_mu, c_mu, cp_mu = timed(lambda: theirs(non_negative_parafac))
-    e_mu = rel_error(x, tl.cp_to_tensor(cp_mu))
     rows = [
         ("neuroloom nonneg_cp HALS (numpy, float64)", t_ours, c_ours, e_ours),
         ("neuroloom nonneg_cp HALS (numpy, float32)", t_32, c_32, e_32),
-        ("neuroloom nonneg_cp MU (numpy, float64)", t_mu_ours, c_mu_ours, e_mu_ours),
-        ("tensorly non_negative_parafac_hals", t_hals, c_hals, e_hals),
-        ("tensorly non_negative_parafac (MU)", t_mu, c_mu, e_mu),
     ]
+    if with_mu:
+        t_mu_ours, c_mu_ours, res_mu = timed(lambda: ours("mu"), repeats=1)
+        rows.append(("neuroloom nonneg_cp MU (numpy, float64)", t_mu_ours, c_mu_ours,
+                     rel_error(x, res_mu.reconstruct())))
+    rows.append(("tensorly non_negative_parafac_hals", t_hals, c_hals, e_hals))
+    if with_mu:
+        t_mu, c_mu, cp_mu = timed(lambda: theirs(non_negative_parafac))
+        rows.append(("tensorly non_negative_parafac (MU)", t_mu, c_mu,
+                     rel_error(x, tl.cp_to_tensor(cp_mu))))
     for name, t, c, e in rows:
         print(f"{name:44s} {t:9.2f} {c:8.2f} {1000 * t / n_iter:7.1f} {e:11.6f} "
               f"{t_hals / t:12.2f}x {c_hals / c:11.2f}x")
@@ -206,6 +212,12 @@ def communities_table(n_nodes: int, mus: list[float], n_graphs: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, < 1 minute")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed runs of each of our fits (median); tensorly runs once")
+    parser.add_argument("--no-mu", action="store_true",
+                        help="skip the multiplicative-update rows (not in the SUMMARY)")
+    parser.add_argument("--no-communities", action="store_true",
+                        help="skip the community-detection table")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     tl.set_backend("numpy")
@@ -215,7 +227,8 @@ def main() -> None:
     # (multithreaded BLAS degrades badly when other processes compete for the cores).  The
     # summary compares each library at its faster setting.
     size = (50, 150, 21, 10, 100) if args.quick else (100, 300, 21, 10, 100)
-    runs = [compare_tensorly(*size), compare_tensorly(*size, threads=1)]
+    opts = {"repeats": args.repeats, "with_mu": not args.no_mu}
+    runs = [compare_tensorly(*size, **opts), compare_tensorly(*size, threads=1, **opts)]
     ours = min((r["ours"] for r in runs), key=lambda v: v[0])
     ours32 = min((r["ours32"] for r in runs), key=lambda v: v[0])
     theirs = min((r["hals"] for r in runs), key=lambda v: v[0])
@@ -223,10 +236,13 @@ def main() -> None:
     theirs_cpu = min(r["hals"][1] for r in runs)
     if args.quick:
         scaling([30, 50, 70], 150, 21, 10, 10)
-        communities_table(120, mus, 1)
     else:
         scaling([50, 100, 150, 200, 302], 300, 21, 10, 10)
-        communities_table(300, mus, 3)
+    if not args.no_communities:
+        if args.quick:
+            communities_table(120, mus, 1)
+        else:
+            communities_table(300, mus, 3)
     print(f"\nbest setting (wall): ours {ours[0]:.2f} s (float32: {ours32[0]:.2f} s), "
           f"tensorly HALS {theirs[0]:.2f} s; best CPU time: ours {ours_cpu:.2f} s, "
           f"tensorly HALS {theirs_cpu:.2f} s")
