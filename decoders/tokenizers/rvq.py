@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from neurodata.atomic import atomic_path
 from neurodata.errors import FormatError, MissingFileError, ValidationError, WriteError
 from neurodata.log import logger, progress_enabled, verbose
 
@@ -629,12 +630,10 @@ class RVQTokenizer(BaseEstimator):
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
         try:
-            torch.save(self._payload(optimizer), tmp)
-            tmp.replace(path)
-        except OSError as err:
-            tmp.unlink(missing_ok=True)
+            with atomic_path(path, overwrite=True) as tmp:  # temp name, fsync, rename
+                torch.save(self._payload(optimizer), tmp)
+        except OSError as err:  # (a WriteError is an OSError too)
             raise WriteError(f"could not write the tokenizer ({err}); check the folder "
                              "exists and is writable", path=path) from None
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from neurodata.atomic import atomic_path
 from neurodata.errors import FormatError, MissingFileError, ValidationError
 from neurodata.log import logger, verbose
 from neurodata.spikes import SpikeTrains
@@ -343,9 +344,8 @@ class SpikeTokenizer(BaseEstimator):
                "special_tokens": list(SPECIAL_TOKENS),
                "units": {"name": self.units_["name"].tolist(),
                          "label": self.units_["label"].tolist()}}
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=1))
-        tmp.replace(path)
+        with atomic_path(path, overwrite=True) as tmp:  # temp name, fsync, rename
+            tmp.write_text(json.dumps(doc, indent=1))
         return path
 
     @classmethod
