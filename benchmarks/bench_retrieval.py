@@ -47,6 +47,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=1, help="torch / BLAS threads")
     ap.add_argument("--permutations", type=int, default=None)
+    ap.add_argument("--seeds", help="comma-separated seeds (overrides the mode's)")
+    ap.add_argument("--sizes", help="comma-separated training sizes for ridge vs MLP")
+    ap.add_argument("--fewshot", help="comma-separated few-shot sizes for the new subject")
     args = ap.parse_args()
     import torch
     from threadpoolctl import threadpool_limits
@@ -83,6 +86,11 @@ def run(args) -> None:
         sizes, few, seeds = (1200,), (50,), (0,)
     else:
         sizes, few, seeds = (150, 300, 600, 1200), (25, 50, 100, 200), (0, 1, 2)
+
+    def ints(text, default):
+        return tuple(int(v) for v in text.split(",")) if text else default
+
+    sizes, few, seeds = ints(args.sizes, sizes), ints(args.fewshot, few), ints(args.seeds, seeds)
     t1 = time.perf_counter()
     rows = compare_decoders(E, train_sizes=sizes, fewshot_sizes=few, seeds=seeds,
                             mlp_params=MLP, xsub_params=XSUB, sim_params=SIM)

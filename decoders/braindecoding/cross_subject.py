@@ -10,10 +10,22 @@ Ours is the linear form of that idea:
 MLP head -> embedding``
 
 :meth:`CrossSubjectDecoder.fit` trains every adapter and the head jointly (InfoNCE with
-a learnable temperature + MSE, :func:`.contrastive.contrastive_loss`), cycling through
-subjects batch by batch; :meth:`~CrossSubjectDecoder.add_subject` fits only a new
-subject's adapter on its (few) trials with the head frozen.  Predicting for a subject
-that has no adapter raises :class:`BrainDecodingError`.
+a learnable temperature + MSE, :func:`.contrastive.contrastive_loss`), batches mixing
+subjects; :meth:`~CrossSubjectDecoder.add_subject` fits only a new subject's adapter on
+its (few) trials with the head frozen, in one of two ways:
+
+- ``method="align"`` (default): functional alignment in the shared latent space.  After
+  training, the latent code of every training stimulus is averaged over the known
+  subjects (a stimulus is identified by its embedding row); the new adapter is the
+  ridge regression (:class:`~.ridge.MultiTargetRidgeCV`, per-dimension alpha by
+  leave-one-out) from the new subject's voxels to those codes — the shared-response
+  idea of hyperalignment (Haxby et al. 2011, Neuron 72:404) with the trained model's
+  latent space as the common space.  Trials whose stimulus no known subject saw are
+  skipped (at least 3 must match, else the gradient method is used);
+- ``method="gradient"``: the adapter is trained through the frozen head with the same
+  loss (MindBridge's reset-tuning).
+
+Predicting for a subject that has no adapter raises :class:`BrainDecodingError`.
 """
 
 from __future__ import annotations
@@ -57,6 +69,12 @@ def _check_pairs(X: Mapping[str, Any], Y: Mapping[str, Any]) -> dict[str, tuple]
     return out
 
 
+def _keys(Y: np.ndarray) -> list[bytes]:
+    """One key per row: the stimulus identity is its embedding."""
+    Y = np.ascontiguousarray(Y, dtype=np.float32)
+    return [row.tobytes() for row in Y]
+
+
 class CrossSubjectDecoder(BaseEstimator):
     """Subject adapters into a shared latent space and one shared decoding head.
 
@@ -90,6 +108,8 @@ class CrossSubjectDecoder(BaseEstimator):
         Shared head (input ``latent_dim``).
     scalers_ : dict of str to (mean, scale)
         Per-subject feature standardisation.
+    prototypes_ : dict of bytes to ndarray
+        Mean latent code of each training stimulus (key: its embedding row).
 
     Examples
     --------
@@ -184,9 +204,20 @@ class CrossSubjectDecoder(BaseEstimator):
         self.adapters_ = adapters
         self.subjects_ = subjects
         self._seed = seed
+        # Latent code of each training stimulus, averaged over subjects and repeats.
+        sums: dict[bytes, np.ndarray] = {}
+        counts: dict[bytes, int] = {}
+        with torch.no_grad():
+            for s in subjects:
+                lat = adapters[s](torch.from_numpy(self._scale(s, data[s][0])).to(dev))
+                for key, z in zip(_keys(data[s][1]), lat.cpu().numpy(), strict=True):
+                    sums[key] = sums.get(key, 0.0) + z
+                    counts[key] = counts.get(key, 0) + 1
+        self.prototypes_ = {k: (v / counts[k]).astype(np.float32) for k, v in sums.items()}
         return self
 
-    def add_subject(self, subject: str, X: Any, Y: Any) -> CrossSubjectDecoder:
+    def add_subject(self, subject: str, X: Any, Y: Any, *,
+                    method: str = "align") -> CrossSubjectDecoder:
         """Fit only the adapter of a new subject (the shared head stays frozen).
 
         Parameters
@@ -196,6 +227,8 @@ class CrossSubjectDecoder(BaseEstimator):
             Any number of voxels.
         Y : array of shape (n_trials, dim)
             Embeddings in the space the head was trained on.
+        method : {"align", "gradient"}, default="align"
+            See the module docstring.
         """
         import torch
         from torch import nn
@@ -206,8 +239,31 @@ class CrossSubjectDecoder(BaseEstimator):
         if y.shape[1] != self.dim_:
             raise BrainDecodingError(f"subject {subject!r}: embeddings have {y.shape[1]} "
                                      f"dimensions; the head predicts {self.dim_}")
+        if method not in ("align", "gradient"):
+            raise ValueError(f"method must be 'align' or 'gradient'; got {method!r}")
         self.scalers_[subject] = (x.mean(0), x.std(0) + 1e-6)
         dev = next(self.head_.parameters()).device
+        if method == "align":
+            keys = _keys(y)
+            match = np.array([k in self.prototypes_ for k in keys])
+            if match.sum() >= 3:
+                from .ridge import MultiTargetRidgeCV
+
+                Z = np.stack([self.prototypes_[k] for k, m in zip(keys, match, strict=True)
+                              if m])
+                ridge = MultiTargetRidgeCV().fit(self._scale(subject, x)[match], Z)
+                ad = nn.Linear(x.shape[1], self.latent_dim).to(dev)
+                with torch.no_grad():
+                    ad.weight.copy_(torch.from_numpy(np.asarray(ridge.coef_, np.float32)))
+                    ad.bias.copy_(torch.from_numpy(np.asarray(ridge.intercept_, np.float32)))
+                self.adapters_[subject] = ad
+                if subject not in self.subjects_:
+                    self.subjects_.append(subject)
+                logger.debug("adapter for %s aligned on %d of %d trials", subject,
+                             int(match.sum()), len(keys))
+                return self
+            logger.info("%s: only %d trials of stimuli the known subjects saw; training the "
+                        "adapter by gradient instead", subject, int(match.sum()))
         seed = self._seed + 1 + len(self.subjects_)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

@@ -28,13 +28,11 @@ def test_blocks(blocks):
 
 def test_caption_retrieval_well_above_chance(blocks, one_thread):
     """Real data: measured top-1 0.719 (nilearn Decoder 0.781 on the same folds, see
-    docs/brain_decoding.md); asserted >= 0.5 against chance 0.125, permutation p at its
-    floor with 19 permutations; every fold holds out exactly one run."""
-    res = decode_haxby(blocks, n_permutations=19, nilearn_reference=False, verbose=False)
+    docs/brain_decoding.md); asserted >= 0.5 against chance 0.125; every fold holds out
+    exactly one run.  (The permutation p-value is checked by the docs example test.)"""
+    res = decode_haxby(blocks, n_permutations=0, nilearn_reference=False, verbose=False)
     assert res["chance"] == 0.125
     assert res["top1"] >= 0.5
-    assert res["p_value"] == pytest.approx(1 / 20)
-    assert res["null_p95"] < 0.3
     assert all(len(f) == 1 for f in res["folds"])
     assert sorted(f[0] for f in res["folds"]) == sorted(set(blocks.runs.tolist()))
     assert res["caption_similarity"] > 0.75
@@ -71,7 +69,8 @@ def test_decode_cli_eval_and_train(tmp_path, capsys):
 
 def test_docs_example_prints_the_quoted_figures(capsys):
     """Real data: the Python example of docs/brain_decoding.md runs and prints the
-    figures its comment quotes (so the docs cannot drift)."""
+    figures its comment quotes (so the docs cannot drift): top-1 0.719, chance 0.125 and
+    the permutation p-value at its floor 1/20 with 19 within-run permutations."""
     import re
     from pathlib import Path
 
