@@ -152,7 +152,7 @@ def test_one_parameter_reruns_that_step_and_the_report(pipeline, tmp_path):
         _write(work / "config.yaml", TINY)
 
 
-def test_explain_names_a_changed_input_file(pipeline, tmp_path):
+def test_explain_names_a_changed_input_file(tmp_path):
     src = tmp_path / "S001R04.edf"
     shutil.copy(REPO / "neurodata" / "sample_data" / "eegmmidb" / "S001R04.edf", src)
     cfg = _write(tmp_path / "c.yaml", {"results": "r", "recordings": {"eeg": {"path": str(src)}}})
@@ -190,6 +190,14 @@ def test_slurm_profile_dry_run_lists_resources(tmp_path):
         assert j["resources"]["runtime"] > 0 and j["resources"]["mem_mb"] > 0
         assert "slurm_account" in j["resources"]  # the profile's default (set at submit)
     assert jobs["connectome"]["resources"]["runtime"] == 60
+
+
+def test_until_plans_one_step_and_what_it_needs(tmp_path):
+    path = _write(tmp_path / "c.yaml", TINY)
+    run = run_pipeline(path, dry_run=True, until="glmhmm", workdir=tmp_path)
+    assert _job_ids(run.jobs) == {"convert/hippo", "validate/hippo", "glmhmm"}
+    with pytest.raises(Exception, match="no step 'nope'"):
+        run_pipeline(path, dry_run=True, until="nope", workdir=tmp_path)
 
 
 def _cli(*args, cwd) -> subprocess.CompletedProcess:
