@@ -106,13 +106,11 @@ def write_pipeline_report(folders: Sequence[str | os.PathLike], output: str | os
     for folder, r in records:
         by_step.setdefault(r["step"], []).append((folder, r))
     sections: list[ReportSection] = []
-    converted = {r["name"]: (folder, r) for folder, r in by_step.get("convert", [])}
     for folder, r in by_step.get("validate", []):
         src = r["inputs"]["recording"][0]["path"]
-        block = (converted.get(r["name"], (None, {}))[1].get("params") or {}).get("block")
         sections += recording_sections(r["name"], Path(src), (folder / r["main"]).read_text(),
                                        trace_seconds=trace_seconds,
-                                       line_noise=tuple(line_noise), block=block)
+                                       line_noise=tuple(line_noise))
     for step, build in SECTION_BUILDERS.items():
         for folder, r in by_step.get(step, []):
             sections += build(folder, r)

@@ -177,7 +177,7 @@ def _raster_figure(sp, t0: float, t1: float, behaviour: tuple | None) -> bytes:
 
 def recording_sections(name: str, h5: Path, validation: str, *, trace_seconds: float = 5.0,
                        line_noise: tuple[float, ...] = (50.0, 60.0),
-                       block: str | None = None, source: str = "") -> list[ReportSection]:
+                       source: str = "") -> list[ReportSection]:
     """The report sections of one converted recording (read lazily from ``h5``)."""
     import neurodata as nd
 

@@ -118,7 +118,9 @@ def _failure(results: Path, since: float, exc: BaseException) -> StepError:
     logs = sorted((p for p in (results / "logs").rglob("*.log") if p.stat().st_mtime >=
                    since - 1), key=lambda p: p.stat().st_mtime)
     for log in logs:
-        for line in log.read_text(errors="replace").splitlines():
+        # the last error line is the job's own verdict (earlier ones may be the
+        # subcommand's, e.g. validate's summary)
+        for line in reversed(log.read_text(errors="replace").splitlines()):
             if "error:" in line:
                 msg = line.split("error:", 1)[1].strip()
                 if not msg.startswith("rule "):  # e.g. an internal error: name the job

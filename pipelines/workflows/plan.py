@@ -357,7 +357,7 @@ def build_plan(source: str | os.PathLike | dict[str, Any], *,
     validated: dict[str, Job] = {}
     for name, entry in config["recordings"].items():
         src = _source_path(name, entry, base, path)
-        params = {k: v for k, v in entry.items() if k != "block"}
+        params = dict(entry)
         if src.suffix.lower() in (".h5", ".hdf5"):  # already in the common format
             v = plan._add(Job("validate", name, params,
                               f"recordings.{name}", sources={"recording": [src]},
