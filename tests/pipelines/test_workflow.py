@@ -181,6 +181,7 @@ def test_slurm_profile_dry_run_lists_resources(tmp_path):
     jobs = {_job_id(j): j for j in run.jobs}
     assert _job_ids(run.jobs) == EXPECTED | {"neuroformer"}
     assert jobs["neuroformer"]["resources"]["gpu"] == 1
+    assert jobs["neuroformer"]["resources"]["slurm_partition"] == "gpu"
     assert jobs["neuroformer"]["resources"]["runtime"] == 240
     train = jobs["tokenize_train/rvq"]
     assert train["resources"]["gpu"] == 2 and train["resources"]["slurm_partition"] == "gpu"
