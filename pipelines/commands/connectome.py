@@ -189,7 +189,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--n-iter", type=int, default=500, help="maximum NTF iterations")
     p.add_argument("--tol", type=float, default=1e-7, help="NTF relative-error tolerance")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--backend", choices=("numpy", "torch"), default="numpy")
+    p.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
+                   help="array library of the NTF fits (torch: --device)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.add_argument("--threads", type=int, default=1,
                    help="BLAS threads (default 1: fastest for one worm's tensor and on "

@@ -101,11 +101,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     s = sub.add_parser("step", help="run one job of the workflow (called by its rules)",
                        formatter_class=fmt)
-    s.add_argument("step")
-    s.add_argument("name", nargs="?", default="")
+    s.add_argument("step", help="workflow step to run")
+    s.add_argument("name", nargs="?", default="", help="the job's input name, if any")
     s.add_argument("--key", default=None, help="the key the workflow planned with")
-    s.add_argument("--config", required=True)
-    s.add_argument("--results", default=None)
+    s.add_argument("--config", required=True, help="the workflow config (YAML)")
+    s.add_argument("--results", default=None, help="output root the plan uses")
     s.set_defaults(func=_cmd_step)
 
     t = sub.add_parser("report", help="render the HTML report of finished steps",
