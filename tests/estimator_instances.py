@@ -34,11 +34,14 @@ def _instances() -> list:
         from decoders.braindecoding.contrastive import ContrastiveMLPDecoder
         from decoders.braindecoding.cross_subject import CrossSubjectDecoder
         from decoders.braindecoding.ridge import MultiTargetRidgeCV
+        from decoders.braindecoding.time_resolved import TemporalConvDecoder
 
         out += [MultiTargetRidgeCV(),
                 ContrastiveMLPDecoder(4, n_blocks=1, epochs=1, batch_size=64, random_state=0),
                 CrossSubjectDecoder(4, hidden=8, n_blocks=1, epochs=2, adapter_epochs=2,
-                                    batch_size=16, random_state=0)]
+                                    batch_size=16, random_state=0),
+                TemporalConvDecoder(4, n_blocks=1, kernel=3, epochs=1, batch_size=64,
+                                    random_state=0)]
     except ImportError:
         pass
     try:

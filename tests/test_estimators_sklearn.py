@@ -2,16 +2,16 @@
 from scikit-learn; tiny settings from tests/estimator_instances.py).
 
 Estimators that fit a (n_samples, n_features) table pass every check except the
-documented ones below.  The others fit something that is not a table — spike trains
+documented ones below.  The others fit something that is not a table: spike trains
 (``SpikeTokenizer``), token windows (``Neuroformer``), a 3-way tensor (``NonnegCP``),
 epochs of shape (n_epochs, n_channels, n_times) (``FilterBankCSP``,
-``RVQTokenHistogram``, ``TorchClassifier``) or a signal with its sampling rate whose
-patches must be long enough for the encoder (``RVQTokenizer``, ``KMeansPatchVQ``) — so
-the checks that feed them a random 2-D table cannot apply; for those estimators the
-API checks run and must pass (constructor stores its arguments, ``get_params`` /
-``set_params`` / ``clone`` round trip, no attributes set in ``__init__``, defaults
-constructible, ``repr``, mixin order), and the table checks are expected to fail, each
-for the reason given.
+``RVQTokenHistogram``, ``TorchClassifier``, ``TemporalConvDecoder``), mappings per
+subject (``CrossSubjectDecoder``), or a signal with its sampling rate whose patches must
+be long enough for the encoder (``RVQTokenizer``, ``KMeansPatchVQ``).  For those the
+checks that feed a random 2-D table cannot apply; their API checks run and must pass
+(constructor stores its arguments, ``get_params`` / ``set_params`` / ``clone`` round
+trip, no attributes set in ``__init__``, defaults constructible, ``repr``, mixin order),
+and the table checks are expected to fail, each for the reason given.
 """
 
 from __future__ import annotations
@@ -49,6 +49,12 @@ _CLASSIFIER_TABLE_CHECKS = (
     "check_decision_proba_consistency", "check_requires_y_none",
 )
 
+_REGRESSOR_TABLE_CHECKS = (
+    "check_regressors_train", "check_regressor_data_not_an_array",
+    "check_regressor_multioutput", "check_regressors_no_decision_function",
+    "check_supervised_y_2d", "check_regressors_int", "check_requires_y_none",
+)
+
 _INPUT = {
     "NonnegCP": "fits a 3-way non-negative tensor (pairs x windows x animals), not a table",
     "FilterBankCSP": "fits epochs of shape (n_epochs, n_channels, n_times), not a table",
@@ -59,6 +65,8 @@ _INPUT = {
     "KMeansPatchVQ": "fits signals with a sampling rate (rate=), cut into patches",
     "SpikeTokenizer": "fits neurodata.SpikeTrains (spike times and unit names), not a table",
     "Neuroformer": "fits TokenWindows (spike tokens), not a table",
+    "TemporalConvDecoder": "fits epochs of shape (n_epochs, n_channels, n_times), not a "
+                           "table",
     "CrossSubjectDecoder": "fits mappings {subject: array} (one adapter per subject), not a "
                            "table",
 }
@@ -75,9 +83,6 @@ _EXPECTED: dict[str, dict[str, str]] = {
         "check_regressor_multioutput": "float32 predictions by design (torch float32)",
         "check_regressors_train": "1 training epoch (test speed) is too few for the "
                                   "check's fit-quality threshold",
-        "check_estimators_pickle": "KNOWN DEFECT, reported: the fitted network's class is "
-                                   "defined inside a function, so the fitted estimator "
-                                   "cannot be pickled",
     },
 }
 for _name, _why in _INPUT.items():
@@ -86,6 +91,8 @@ for _name, _why in _INPUT.items():
         _checks = _checks + _TRANSFORMER_TABLE_CHECKS
     if _name == "TorchClassifier":
         _checks = _checks + _CLASSIFIER_TABLE_CHECKS
+    if _name == "TemporalConvDecoder":
+        _checks = _checks + _REGRESSOR_TABLE_CHECKS
     if _name == "CrossSubjectDecoder":
         _checks = _checks + ("check_estimators_unfitted",)
     _EXPECTED[_name] = dict.fromkeys(_checks, _why)
