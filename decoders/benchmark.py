@@ -633,8 +633,10 @@ def run_benchmark(
             logger.info("cell %s done in %.1f s", outcome["cell"], outcome["seconds"])
             ran.append(outcome["cell"])
         else:
-            logger.warning("cell %s failed: %s: %s\n%s", outcome["cell"], outcome["error"],
-                           outcome["message"], outcome["traceback"])
+            # one line per failed cell; the traceback is in the manifest and at DEBUG level
+            logger.warning("cell %s failed: %s: %s", outcome["cell"], outcome["error"],
+                           " ".join(str(outcome["message"]).split()))
+            logger.debug("%s", outcome["traceback"])
             failed.append(outcome)
 
     if todo:

@@ -228,10 +228,14 @@ def test_cli_failed_cells_one_line(recordings, tmp_path, capsys):
     cfg["evaluations"] = ["within_session"]
     path = tmp_path / "bench.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    assert main(["benchmark", str(path), "--out", str(tmp_path / "o"), "--no-plots"]) == 1
+    # -q: progress and INFO logs (on by default in the CLI) off, so stderr holds only the error
+    assert main(["benchmark", str(path), "--out", str(tmp_path / "o"), "--no-plots", "-q"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "1 of 2 cell(s) failed: planted__flaky__within_session" in err[0]
-    assert "compute only the failed cells" in err[0]
+    # one warning line per failed cell, then the error in one line; no traceback
+    assert len(err) == 2 and err[0].startswith("cell planted__flaky__within_session failed")
+    assert "1 of 2 cell(s) failed: planted__flaky__within_session" in err[-1]
+    assert "compute only the failed cells" in err[-1]
+    assert not any("Traceback" in line for line in err)
 
 
 def test_example_config_loads():
