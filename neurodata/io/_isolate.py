@@ -31,10 +31,18 @@ from ..log import logger
 
 __all__ = ["preflight", "safe_loadmat", "isolation_enabled"]
 
-#: Seconds a pre-parse may take before it is abandoned: a slow parse of a large file,
-#: or a child stuck on a lock the parent's threads held at fork time.  The file is then
-#: parsed in process, as without isolation (a debug message says so).
+#: Seconds a pre-parse (header + a few samples) may take.  A parser that is still busy
+#: then loops on corrupt bytes (mutated FIF headers do): parsing in process would hang
+#: the caller, so it is a FormatError.  ``NEUROLOOM_PARSE_TIMEOUT`` (seconds) changes it
+#: for very slow storage; ``NEUROLOOM_ISOLATE_PARSERS=0`` turns the pre-parse off.
 TIMEOUT_S = 60.0
+
+
+def _timeout_s() -> float:
+    try:
+        return float(os.environ.get("NEUROLOOM_PARSE_TIMEOUT", TIMEOUT_S))
+    except ValueError:
+        return TIMEOUT_S
 _PASSED: set[tuple[str, int, int]] = set()
 
 
@@ -87,7 +95,8 @@ def preflight(path: str | os.PathLike, what: str, parse: Callable[[Path], Any]) 
         except BaseException:  # noqa: BLE001 - a Python error is the parent's to report
             code = 1
         os._exit(code)
-    deadline = time.monotonic() + TIMEOUT_S
+    timeout = _timeout_s()
+    deadline = time.monotonic() + timeout
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
@@ -95,9 +104,10 @@ def preflight(path: str | os.PathLike, what: str, parse: Callable[[Path], Any]) 
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            logger.debug("%s: pre-parse as %s took over %g s; parsing in process", p, what,
-                         TIMEOUT_S)
-            return
+            raise FormatError(
+                f"the {what} parser did not finish reading the header within {timeout:g} s "
+                "(it loops on this file, which is corrupt or not a valid file; set "
+                "NEUROLOOM_PARSE_TIMEOUT=<seconds> to allow longer)", path=p)
         time.sleep(0.002)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
