@@ -44,7 +44,20 @@ $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-torch
 demo: $(VENV)/.stamp-demo
 	$(BIN)/neuroloom -v pipeline run --cores 2 --results $(DEMO_OUT)
 
-test: $(VENV)/.stamp-test
+# Headless Chromium for the browser checks of the report and the docs site (Debian's
+# package).  Installed when missing and we may (root with apt-get); otherwise those
+# tests skip with a reason.  Never fatal: the rest of the suite does not need it.
+$(VENV)/.stamp-browser: | $(BIN)/python
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+	  echo "make: chromium found ($$(command -v chromium || command -v chromium-browser))"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing chromium (apt-get, for the browser tests) ..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    && echo "make: chromium installed" || echo "make: chromium not installed; browser tests will skip"; \
+	else echo "make: no chromium and no root apt-get; browser tests will skip"; fi
+	@touch $@
+
+test: $(VENV)/.stamp-test $(VENV)/.stamp-browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.stamp-test
