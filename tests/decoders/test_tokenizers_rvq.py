@@ -246,13 +246,13 @@ def test_cli_train_encode(tmp_path, capsys):
         assert z["ch_names"].tolist() == ["C3", "Cz", "C4"]
         assert "psd" not in z
     assert main(["tokenize", "encode", str(h5), "-t", str(tok_path), "-o", str(out),
-                 "--beam-width", "4", "--spectrum"]) == 0
+                 "--beam-width", "4", "--spectrum", "--overwrite"]) == 0
     assert "predicted spectra" in capsys.readouterr().out
     with np.load(out) as z:
         assert z["psd"].shape == (3, 30, 101) and z["freqs"][1] == 1.0
         assert json.loads(str(z["meta"]))["beam_width"] == 4
     code = main(["tokenize", "encode", str(h5), "-t", str(tmp_path / "nope.pt"), "-o",
-                 str(out)])
+                 str(tmp_path / "other.npz"), "-q"])
     err = capsys.readouterr().err
     assert code == 1 and "no such RVQ tokenizer file" in err and len(err.splitlines()) == 1
 
