@@ -281,7 +281,7 @@ def test_neuron_attention_head(split, sim):
     assert all(np.array_equal(x.times, y.times) and np.array_equal(x.unit_index, y.unit_index)
                for x, y in zip(a, b, strict=True))
     c = attention_connectivity(m, w[1], method="neuron_attention")
-    assert c.shape == (8, 8) and np.isfinite(c).all() and (c > 0).all()
+    assert c.shape == (8, 8) and np.isfinite(c).all()
     plain = Neuroformer(16, epochs=1, **kw).fit(w[0], verbose=False)
     with pytest.raises(NeuroformerError, match="neuron_attention=True"):
         attention_connectivity(plain, w[1], method="neuron_attention")
