@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import peak_rss_mb, print_config, timed  # noqa: E402
 
 
-def _pearson(a, b) -> float:
+def pearson(a, b) -> float:
     a, b = np.ravel(a), np.ravel(b)
     return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
 
@@ -73,7 +73,7 @@ def kv_cache_speed(model, windows, *, n_windows: int = 8, n_tokens: int = 64) ->
     """Generation tokens/s with and without the KV cache at a fixed length."""
     import torch
 
-    from decoders.neuroformer.generate import _generate_windows
+    from decoders.neuroformer.generate import generate_windows
 
     w = windows.first_chunks().subset(range(min(n_windows, windows.n_windows)))
     net = model.net_.eval()
@@ -84,9 +84,9 @@ def kv_cache_speed(model, windows, *, n_windows: int = 8, n_tokens: int = 64) ->
         kw = dict(n_win=int(round(w.window / w.dt)), max_tokens=n_tokens, temperature=1.0,
                   top_k=None, top_p=None, use_cache=cache, generator=gen, device=dev,
                   stop_at_eos=False)
-        _generate_windows(net, w.past_ids[:2], w.past_dts[:2],
+        generate_windows(net, w.past_ids[:2], w.past_dts[:2],
                           None if w.stimulus is None else w.stimulus[:2], **kw)  # warm-up
-        wall, cpu, _ = timed(lambda kw=kw: _generate_windows(
+        wall, cpu, _ = timed(lambda kw=kw: generate_windows(
             net, w.past_ids, w.past_dts, w.stimulus, **kw))
         n = len(w) * n_tokens
         key = "cache" if cache else "nocache"
@@ -170,8 +170,8 @@ def part_hippocampus(quick: bool, seed: int) -> dict:
                             "ridge": float(np.abs(ridge - y).mean()),
                             "gru": float(np.abs(gru - y).mean()),
                             "mean_predictor": float(np.abs(tr.behaviour.mean() - y).mean())},
-        "position_r": {"neuroformer": _pearson(pred, y), "ridge": _pearson(ridge, y),
-                       "gru": _pearson(gru, y)},
+        "position_r": {"neuroformer": pearson(pred, y), "ridge": pearson(ridge, y),
+                       "gru": pearson(gru, y)},
         "gru_parameters": n_gru, "gru_hidden": hidden,
         "token_f1": metrics["token_f1"]["f1"],
         "rate_baseline_f1": metrics["rate_baseline_f1"]["f1"],
@@ -213,14 +213,14 @@ def part_celegans(quick: bool, seed: int) -> dict:
 
 
 def _real(prep, metrics):
-    from decoders.neuroformer.workflow import _in_vocab
+    from decoders.neuroformer.workflow import in_vocab
     from neurodata.spikes import SpikeTrains
 
     first = prep.test.first_chunks()
     lo, hi = float(first.window_start[0]), float(first.window_start[-1] + first.window)
     r = prep.spikes.restrict(lo, min(hi, prep.spikes.t_stop))
     r = SpikeTrains(r.times, r.unit_index, r.units, t_start=lo, t_stop=hi)
-    return _in_vocab(r, list(map(str, prep.tokenizer.units_["name"])))
+    return in_vocab(r, list(map(str, prep.tokenizer.units_["name"])))
 
 
 def main(argv=None) -> int:

@@ -70,7 +70,7 @@ def _pad(seqs: list[np.ndarray], device) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def _generate_windows(net, past_ids, past_dts, stimulus, *, n_win: int, max_tokens: int,
+def generate_windows(net, past_ids, past_dts, stimulus, *, n_win: int, max_tokens: int,
                       temperature, top_k, top_p, use_cache, generator, device,
                       stop_at_eos: bool = True):
     """Generate one window for each of B contexts; returns lists of (ids, offsets).
@@ -214,7 +214,7 @@ def generate_samples(model: Any, windows: TokenWindows, *, n_samples: int = 1,
         for j0 in range(0, len(jobs), batch_size):
             part = jobs[j0:j0 + batch_size]
             stim = None if w.stimulus is None else w.stimulus[[k for k, _ in part]]
-            res = _generate_windows(net, [w.past_ids[k] for k, _ in part],
+            res = generate_windows(net, [w.past_ids[k] for k, _ in part],
                                     [w.past_dts[k] for k, _ in part], stim, **kw)
             for (k, s), (ids, offs) in zip(part, res, strict=True):
                 ticks[s].append(offs + start_tick[k])
@@ -234,7 +234,7 @@ def generate_samples(model: Any, windows: TokenWindows, *, n_samples: int = 1,
                 pids.append(hu[sel][o][-max_past:])
                 pdts.append((ht[sel][o] - lo + N_SPECIAL)[-max_past:])
             stim = None if w.stimulus is None else np.repeat(w.stimulus[k:k + 1], n_samples, 0)
-            res = _generate_windows(net, pids, pdts, stim, **kw)
+            res = generate_windows(net, pids, pdts, stim, **kw)
             for s, (ids, offs) in enumerate(res):
                 hist_t[s].append(offs + start_tick[k])
                 hist_u[s].append(ids)

@@ -43,7 +43,9 @@ from .readouts import (
 from .simulate import trial_psth
 from .tokens import TokenWindows, calcium_event_trains, make_windows, time_blocked_split
 
-__all__ = ["Prepared", "prepare", "train_run", "evaluate", "open_recording_path"]
+__all__ = ["Prepared", "prepare", "train_run", "evaluate", "open_recording_path",
+           "series_block", "in_vocab", "pearson", "BehaviourDecoding", "decode_behaviour",
+           "Generated", "generate_interval"]
 
 
 @dataclass
@@ -72,7 +74,8 @@ def open_recording_path(path: str | Path):
     return nd.open(p) if p.suffix.lower() in (".h5", ".hdf5") else nd.load(p)
 
 
-def _series_block(rec: Any, name: str, channels: list[str] | None, what: str):
+def series_block(rec: Any, name: str, channels: list[str] | None, what: str):
+    """``((times, values), channel names)`` of a timeseries block, finite samples only."""
     if name not in rec.timeseries:
         raise NeuroformerError(f"no timeseries block {name!r} for the {what}; found "
                                f"{sorted(rec.timeseries)}", path=rec.path)
@@ -136,9 +139,9 @@ def prepare(rec: Any, cfg: RunConfig, *, tokenizer: Any = None,
     beh = stim = None
     names: list[str] = []
     if d.behaviour:
-        beh, names = _series_block(rec, d.behaviour, d.behaviour_channels, "behaviour")
+        beh, names = series_block(rec, d.behaviour, d.behaviour_channels, "behaviour")
     if d.stimulus:
-        stim, _ = _series_block(rec, d.stimulus, None, "stimulus")
+        stim, _ = series_block(rec, d.stimulus, None, "stimulus")
     kw = dict(behaviour=beh, stimulus=stim, stimulus_steps=t.stimulus_steps,
               block_size=t.block_size, max_past=t.max_past)
     wins = [make_windows(spikes, tokenizer, interval=b, **kw) for b in blocks]
@@ -172,7 +175,8 @@ def model_from_config(cfg: RunConfig, *, checkpoint_dir: str | None = None) -> N
                        random_state=tr.seed)
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r of two arrays (NaN when either is constant)."""
     a, b = np.ravel(a), np.ravel(b)
     if a.std() == 0 or b.std() == 0:
         return float("nan")
@@ -211,9 +215,9 @@ def evaluate(model: Neuroformer, prep: Prepared, cfg: RunConfig, *,
     lo, hi = gen_real.t_start, gen_real.t_stop
     real = prep.spikes.restrict(max(lo, prep.spikes.t_start), min(hi, prep.spikes.t_stop))
     real = SpikeTrains(real.times, real.unit_index, real.units, t_start=lo, t_stop=hi)
-    real = _in_vocab(real, model.units_)
+    real = in_vocab(real, model.units_)
     metrics["token_f1"] = token_f1(real, gen_real, window=test.window)
-    train_sp = _in_vocab(prep.spikes.restrict(*_clip(prep.blocks[0], prep.spikes)),
+    train_sp = in_vocab(prep.spikes.restrict(*_clip(prep.blocks[0], prep.spikes)),
                          model.units_)
     metrics["rate_baseline_f1"] = rate_baseline_f1(train_sp, real, window=test.window)
     art["real"], art["generated_real_past"] = real, gen_real
@@ -232,9 +236,9 @@ def evaluate(model: Neuroformer, prep: Prepared, cfg: RunConfig, *,
             bin_size = max(test.window, dur / 20)
             pr = trial_psth(real, inside, dur, bin_size=bin_size)
             pg = np.mean([trial_psth(s, inside, dur, bin_size=bin_size) for s in gens], axis=0)
-            metrics["psth_r"] = _pearson(pr, pg)
+            metrics["psth_r"] = pearson(pr, pg)
             metrics["psth_r_per_neuron_median"] = float(np.nanmedian(
-                [_pearson(pr[:, i], pg[:, i]) for i in range(pr.shape[1])]))
+                [pearson(pr[:, i], pg[:, i]) for i in range(pr.shape[1])]))
             metrics["n_psth_trials"] = int(inside.size)
             art["psth_real"], art["psth_generated"] = pr, pg
             art["psth_bin"] = bin_size
@@ -251,9 +255,9 @@ def evaluate(model: Neuroformer, prep: Prepared, cfg: RunConfig, *,
         ridge = ridge_baseline(xtr, tr_w.behaviour, xte)
         metrics["behaviour"] = {
             "names": prep.behaviour_names,
-            "neuroformer_r": [_pearson(pred[:, k], y[:, k]) for k in range(y.shape[1])],
+            "neuroformer_r": [pearson(pred[:, k], y[:, k]) for k in range(y.shape[1])],
             "neuroformer_mae": np.abs(pred - y).mean(0).tolist(),
-            "ridge_r": [_pearson(ridge[:, k], y[:, k]) for k in range(y.shape[1])],
+            "ridge_r": [pearson(ridge[:, k], y[:, k]) for k in range(y.shape[1])],
             "ridge_mae": np.abs(ridge - y).mean(0).tolist()}
         art["behaviour_true"], art["behaviour_pred"], art["behaviour_ridge"] = y, pred, ridge
         art["behaviour_t"] = first.window_start
@@ -280,7 +284,7 @@ def _clip(block: tuple[float, float], sp: SpikeTrains) -> tuple[float, float]:
     return max(block[0], sp.t_start), min(block[1], sp.t_stop)
 
 
-def _in_vocab(sp: SpikeTrains, units: list[str]) -> SpikeTrains:
+def in_vocab(sp: SpikeTrains, units: list[str]) -> SpikeTrains:
     """The spikes re-indexed onto a vocabulary (units outside it dropped)."""
     index = {u: i for i, u in enumerate(units)}
     lut = np.array([index.get(str(n), -1) for n in sp.units["name"]], np.int64)
@@ -319,3 +323,114 @@ def train_run(rec: Any, cfg: RunConfig, *, checkpoint_dir: str | None = None,
                     "final_train_loss": h[-1].get("train_loss") if h else None,
                     "final_val_loss": h[-1].get("val_loss") if h else None})
     return model, prep, metrics, art
+
+
+@dataclass
+class BehaviourDecoding:
+    """Behaviour decoded by a trained model over an interval (one row per window).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        ``window_start``, ``pred_<name>`` and, when the recording has the behaviour,
+        ``true_<name>`` columns.
+    metrics : dict
+        ``interval``, ``n_windows`` and, with the truth, ``r`` and ``mae`` per variable.
+    window_start, predicted, truth : numpy.ndarray
+        The same values as arrays (``truth`` is None without behaviour).
+    names : list of str
+        The behaviour variables.
+    """
+
+    table: Any
+    metrics: dict[str, Any]
+    window_start: np.ndarray
+    predicted: np.ndarray
+    truth: np.ndarray | None
+    names: list[str]
+
+
+def decode_behaviour(rec: Any, cfg: RunConfig, model: Neuroformer,
+                     interval: tuple[float, float] | None = None) -> BehaviourDecoding:
+    """Decode behaviour with a trained model's behaviour head over ``interval``.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording the config names (``open_recording_path(cfg.data.recording)``).
+    cfg : RunConfig
+        The run config (tokens, behaviour and stimulus blocks).
+    model : Neuroformer
+        A fitted model with a behaviour head (its vocabulary is used).
+    interval : (float, float) or None
+        Seconds; default the test block of the time-blocked split.
+
+    Returns
+    -------
+    BehaviourDecoding
+    """
+    import pandas as pd
+
+    prep = prepare(rec, cfg, tokenizer=model.units_)
+    t0, t1 = interval if interval is not None else prep.blocks[-1]
+    beh = None
+    if cfg.data.behaviour:
+        beh = series_block(rec, cfg.data.behaviour, cfg.data.behaviour_channels,
+                           "behaviour")[0]
+    stim = None
+    if prep.train.stimulus is not None:
+        stim = series_block(rec, cfg.data.stimulus, None, "stimulus")[0]
+    w = make_windows(prep.spikes, prep.tokenizer, interval=(t0, t1), behaviour=beh,
+                     stimulus=stim, stimulus_steps=cfg.tokens.stimulus_steps,
+                     block_size=cfg.tokens.block_size, max_past=cfg.tokens.max_past)
+    first = w.first_chunks()
+    pred = np.asarray(model.predict_behaviour(w)).reshape(len(first), -1)
+    names = list(prep.behaviour_names or [str(k) for k in range(pred.shape[1])])
+    table = pd.DataFrame(pred, columns=[f"pred_{n}" for n in names])
+    table.insert(0, "window_start", first.window_start)
+    metrics: dict[str, Any] = {"interval": [float(t0), float(t1)], "n_windows": len(first)}
+    truth = None
+    if first.behaviour is not None:
+        truth = np.asarray(first.behaviour)
+        for k in range(truth.shape[1]):
+            table[f"true_{names[k]}"] = truth[:, k]
+        metrics["r"] = [pearson(pred[:, k], truth[:, k]) for k in range(truth.shape[1])]
+        metrics["mae"] = np.abs(pred - truth).mean(0).tolist()
+    return BehaviourDecoding(table, metrics, np.asarray(first.window_start), pred, truth,
+                             names)
+
+
+@dataclass
+class Generated:
+    """Spike trains sampled over an interval, beside the real ones in the vocabulary."""
+
+    samples: list[SpikeTrains]
+    real: SpikeTrains
+    interval: tuple[float, float]
+
+
+def generate_interval(rec: Any, cfg: RunConfig, model: Neuroformer,
+                      interval: tuple[float, float] | None = None, *,
+                      n_samples: int | None = None) -> Generated:
+    """Sample spike trains for ``interval`` (default the test block) from a trained model.
+
+    Sampling settings come from ``cfg.generate`` (temperature, top-k, top-p, KV cache,
+    conditioning) and the seed from ``cfg.train.seed``; ``n_samples`` overrides
+    ``cfg.generate.n_samples``.
+    """
+    prep = prepare(rec, cfg, tokenizer=model.units_)
+    model.check_windows(prep.train)
+    t0, t1 = interval if interval is not None else prep.blocks[-1]
+    stim = None
+    if prep.train.stimulus is not None:
+        stim = series_block(rec, cfg.data.stimulus, None, "stimulus")[0]
+    w = make_windows(prep.spikes, prep.tokenizer, interval=(t0, t1), stimulus=stim,
+                     stimulus_steps=cfg.tokens.stimulus_steps,
+                     block_size=cfg.tokens.block_size, max_past=cfg.tokens.max_past)
+    g = cfg.generate
+    samples = generate_samples(model, w, n_samples=n_samples or g.n_samples,
+                               condition=g.condition, temperature=g.temperature,
+                               top_k=g.top_k, top_p=g.top_p, use_cache=g.use_cache,
+                               random_state=cfg.train.seed)
+    real = prep.spikes.restrict(max(t0, prep.spikes.t_start), min(t1, prep.spikes.t_stop))
+    return Generated(samples, in_vocab(real, model.units_), (float(t0), float(t1)))

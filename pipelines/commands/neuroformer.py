@@ -118,17 +118,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interval(args, prep):
-    if args.interval:
-        return tuple(args.interval)
-    return prep.blocks[-1]
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
     """Run ``neuroloom neuroformer generate``."""
-    from decoders.neuroformer import Neuroformer, make_windows
-    from decoders.neuroformer.generate import generate_samples
-    from decoders.neuroformer.workflow import open_recording_path, prepare
+    from decoders.neuroformer import Neuroformer
+    from decoders.neuroformer.workflow import generate_interval, open_recording_path
     from neurodata import Recording
     from neurodata.results import check_output_folder, run_folder, save_figure, write_json
 
@@ -136,18 +129,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     out = check_output_folder(args.output, overwrite=args.overwrite)
     model = Neuroformer.load(args.checkpoint)
     rec = open_recording_path(cfg.data.recording)
-    prep = prepare(rec, cfg, tokenizer=model.units_)
-    model.check_windows(prep.train)
-    t0, t1 = _interval(args, prep)
-    w = make_windows(prep.spikes, prep.tokenizer, interval=(t0, t1),
-                     stimulus=None if prep.train.stimulus is None else _stim(rec, cfg),
-                     stimulus_steps=cfg.tokens.stimulus_steps,
-                     block_size=cfg.tokens.block_size, max_past=cfg.tokens.max_past)
-    g = cfg.generate
-    samples = generate_samples(model, w, n_samples=args.n_samples or g.n_samples,
-                               condition=g.condition, temperature=g.temperature,
-                               top_k=g.top_k, top_p=g.top_p, use_cache=g.use_cache,
-                               random_state=cfg.train.seed)
+    gen = generate_interval(rec, cfg, model,
+                            interval=tuple(args.interval) if args.interval else None,
+                            n_samples=args.n_samples)
+    samples, real = gen.samples, gen.real
+    t0, t1 = gen.interval
     from decoders.neuroformer import plots
 
     with run_folder(out, overwrite=args.overwrite) as tmp:
@@ -159,11 +145,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                                           "description": f"Neuroformer samples of "
                                                          f"[{t0:g}, {t1:g}) s"}).save(
             tmp / "generated.h5")
-        real = prep.spikes.restrict(max(t0, prep.spikes.t_start), min(t1, prep.spikes.t_stop))
-        from decoders.neuroformer.workflow import _in_vocab
-
-        fig = plots.plot_raster_comparison(_in_vocab(real, model.units_), samples[0],
-                                           t_max=10.0)
+        fig = plots.plot_raster_comparison(real, samples[0], t_max=10.0)
         save_figure(fig, tmp / "figures" / "raster_generated_vs_real.png")
         write_json(tmp / "result.json", {
             **_header("neuroloom neuroformer generate", cfg, cfg.data.recording,
@@ -176,19 +158,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stim(rec, cfg):
-    from decoders.neuroformer.workflow import _series_block
-
-    return _series_block(rec, cfg.data.stimulus, None, "stimulus")[0]
-
-
 def cmd_decode(args: argparse.Namespace) -> int:
     """Run ``neuroloom neuroformer decode``."""
-    import numpy as np
-    import pandas as pd
-
-    from decoders.neuroformer import Neuroformer, make_windows, plots
-    from decoders.neuroformer.workflow import _pearson, _series_block, open_recording_path, prepare
+    from decoders.neuroformer import Neuroformer, plots
+    from decoders.neuroformer.workflow import decode_behaviour, open_recording_path
     from neurodata.results import (
         check_output_folder,
         run_folder,
@@ -201,43 +174,23 @@ def cmd_decode(args: argparse.Namespace) -> int:
     out = check_output_folder(args.output, overwrite=args.overwrite)
     model = Neuroformer.load(args.checkpoint)
     rec = open_recording_path(cfg.data.recording)
-    prep = prepare(rec, cfg, tokenizer=model.units_)
-    t0, t1 = _interval(args, prep)
-    beh = None
-    if cfg.data.behaviour:
-        beh = _series_block(rec, cfg.data.behaviour, cfg.data.behaviour_channels,
-                            "behaviour")[0]
-    w = make_windows(prep.spikes, prep.tokenizer, interval=(t0, t1), behaviour=beh,
-                     stimulus=None if prep.train.stimulus is None else _stim(rec, cfg),
-                     stimulus_steps=cfg.tokens.stimulus_steps,
-                     block_size=cfg.tokens.block_size, max_past=cfg.tokens.max_past)
-    pred = model.predict_behaviour(w)
-    first = w.first_chunks()
-    pred2 = pred.reshape(len(first), -1)
-    table = pd.DataFrame(pred2, columns=[f"pred_{n}" for n in (prep.behaviour_names or
-                                                                range(pred2.shape[1]))])
-    table.insert(0, "window_start", first.window_start)
-    metrics = {"interval": [t0, t1], "n_windows": len(first)}
-    if first.behaviour is not None:
-        y = first.behaviour
-        for k in range(y.shape[1]):
-            table[f"true_{prep.behaviour_names[k]}"] = y[:, k]
-        metrics["r"] = [_pearson(pred2[:, k], y[:, k]) for k in range(y.shape[1])]
-        metrics["mae"] = np.abs(pred2 - y).mean(0).tolist()
+    res = decode_behaviour(rec, cfg, model,
+                           interval=tuple(args.interval) if args.interval else None)
+    metrics = res.metrics
     with run_folder(out, overwrite=args.overwrite) as tmp:
         _write_config(tmp, cfg)
-        write_csv(tmp / "predictions.csv", table, index=False)
+        write_csv(tmp / "predictions.csv", res.table, index=False)
         figures = []
-        if first.behaviour is not None:
-            fig = plots.plot_behaviour(first.window_start, first.behaviour[:, 0], pred2[:, 0],
-                                       name=prep.behaviour_names[0])
+        if res.truth is not None:
+            fig = plots.plot_behaviour(res.window_start, res.truth[:, 0], res.predicted[:, 0],
+                                       name=res.names[0])
             save_figure(fig, tmp / "figures" / "behaviour.png")
             figures.append("figures/behaviour.png")
         write_json(tmp / "result.json", {
             **_header("neuroloom neuroformer decode", cfg, cfg.data.recording,
                       [(args.checkpoint, "checkpoint")]),
             "metrics": metrics, "figures": figures})
-    print(f"wrote {out} ({len(first)} windows decoded"
+    print(f"wrote {out} ({metrics['n_windows']} windows decoded"
           + (f", r = {metrics['r'][0]:.3f})" if "r" in metrics else ")"))
     return 0
 
