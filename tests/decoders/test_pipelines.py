@@ -70,7 +70,8 @@ def test_fbcsp_exposes_filters_and_patterns():
 def test_unknown_pipeline_and_scheme():
     with pytest.raises(ValidationError, match="unknown pipeline 'cspp_lda'.*csp_lda"):
         make_pipeline("cspp_lda")
-    with pytest.raises(ValidationError, match="cannot import"):
+    # an import path is refused, never imported (issue 16: nothing from a config executes)
+    with pytest.raises(ValidationError, match="import paths like .module:attr. are not accepted"):
         make_pipeline("decoders.nothing_here:make")
     with pytest.raises(ValidationError, match="unknown evaluation scheme"):
         evaluate(_planted(), "csp_lda", scheme="leave_one_out")
