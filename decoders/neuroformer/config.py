@@ -80,7 +80,8 @@ class ModelSection:
 
 @dataclass
 class TrainSection:
-    """Optimisation (see :class:`~decoders.neuroformer.train.TrainConfig`)."""
+    """Optimisation settings of :func:`~decoders.neuroformer.train.train_network` (all
+    JSON-able); also available as ``decoders.neuroformer.train.TrainConfig``."""
 
     epochs: int = 10
     batch_size: int = 32

@@ -22,7 +22,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from neurodata.atomic import atomic_path
 from neurodata.errors import FormatError, MissingFileError
 from neurodata.log import logger, progress_enabled, verbose
 
+from .config import TrainSection
 from .errors import NeuroformerError
 from .tokens import TokenWindows, collate_windows
 
@@ -43,21 +44,9 @@ CHECKPOINT_FORMAT = "neuroloom.neuroformer"
 CHECKPOINT_VERSION = 1
 
 
-@dataclass
-class TrainConfig:
-    """Optimisation settings of :func:`train_network` (all JSON-able)."""
-
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 3e-4
-    weight_decay: float = 0.1
-    warmup: float = 0.05
-    min_lr: float = 0.1
-    grad_clip: float = 1.0
-    amp: bool = True
-    device: str = "auto"
-    seed: int = 0
-    max_steps: int | None = None
+# The optimisation settings are the YAML config's ``train`` section (one dataclass, so
+# the two cannot drift apart); ``TrainConfig`` is its name on the training API.
+TrainConfig = TrainSection
 
 
 def resolve_device(device: str) -> torch.device:
