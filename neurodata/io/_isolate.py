@@ -46,6 +46,21 @@ def _timeout_s() -> float:
 _PASSED: set[tuple[str, int, int]] = set()
 
 
+#: Memory a pre-parse may add to the process: a base plus a multiple of the file size
+#: (scipy.io reads a MATLAB file whole; MNE reads headers and a few samples).
+_MEMORY_BASE = 512 * 2**20
+_MEMORY_PER_BYTE = 8
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident memory of a process (0 where /proc is unavailable)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def isolation_enabled() -> bool:
     """Whether pre-parsing in a child process is on (POSIX fork, not disabled by env)."""
     return hasattr(os, "fork") and os.environ.get("NEUROLOOM_ISOLATE_PARSERS", "1") != "0"
@@ -97,10 +112,22 @@ def preflight(path: str | os.PathLike, what: str, parse: Callable[[Path], Any]) 
         os._exit(code)
     timeout = _timeout_s()
     deadline = time.monotonic() + timeout
+    # a header parse needs little memory; a parser looping on corrupt bytes grows without
+    # bound (mutated FIF headers reach GBs in seconds), so the child has a memory budget
+    budget = _MEMORY_BASE + _MEMORY_PER_BYTE * p.stat().st_size
+    start_rss = _rss_bytes(pid)
+    checks = 0
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
+        checks += 1
+        if checks % 25 == 0 and _rss_bytes(pid) - start_rss > budget:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise FormatError(
+                f"the {what} parser needed more than {budget / 2**20:.0f} MB for a "
+                f"{p.stat().st_size} byte file; it is corrupt or not a valid file", path=p)
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
