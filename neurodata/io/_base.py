@@ -48,7 +48,8 @@ import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -210,6 +211,19 @@ class Reader:
             ``spikes``, ``events``, ``subject``, ``session``, ``connectivity``,
             ``stimuli`` for :class:`Recording`.
         """
+        prov = self.provenance(path=path, sources=sources, parameters=parameters,
+                               skipped=skipped, packages=packages)
+        return Recording(timeseries, provenance=prov, **fields)
+
+    def provenance(self, *, path: Path, sources: Sequence[str | os.PathLike] | None = None,
+                   parameters: dict[str, Any] | None = None, skipped: Sequence[str] = (),
+                   packages: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """This reader's provenance dict (see :meth:`recording` for the parameters).
+
+        For readers that build the :class:`Recording` through another converter (MNE's
+        ``Raw`` → :func:`neurodata.from_mne`): the skipped-content list is recorded
+        and warned about here.
+        """
         srcs = list(sources) if sources is not None else self.sources(path)
         prov = make_provenance(sources=srcs, loader=self.loader, parameters=parameters,
                                packages=self.packages if packages is None else packages)
@@ -220,7 +234,22 @@ class Reader:
                                                 if len(skipped) > 12 else "")
             warn(f"{path}: not converted by the {self.name} reader: {shown} (listed in "
                  "provenance['skipped'])")
-        return Recording(timeseries, provenance=prov, **fields)
+        return prov
+
+    @contextmanager
+    def parsing(self, path: Path) -> Iterator[None]:
+        """Every exception of a third-party parser's call inside becomes a FormatError.
+
+        The base wraps only known parser errors around :meth:`read` (so a bug of ours
+        still shows as itself); a library whose every failure on its input means "bad
+        file" (MNE's readers) is called inside this block.
+        """
+        try:
+            yield
+        except NeurodataError:
+            raise
+        except Exception as exc:
+            raise wrap_errors(exc, path, self.name) from exc
 
     def spec(self) -> ReaderSpec:
         """The registry entry of this reader."""

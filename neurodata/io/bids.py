@@ -23,10 +23,11 @@ from typing import Any
 
 from ..errors import FormatError
 from ..log import verbose
-from ._registry import ReaderSpec, register_reader
-from .mne_formats import read_with_mne
+from ..recording import Recording
+from ._base import Reader, register
+from .mne_formats import MNEReader
 
-__all__ = ["read_bids", "find_bids_root", "bids_recordings"]
+__all__ = ["read_bids", "find_bids_root", "bids_recordings", "BIDSReader"]
 
 BIDS_DATATYPES = ("eeg", "meg", "ieeg")
 BIDS_EXTENSIONS = (".edf", ".bdf", ".vhdr", ".set", ".fif", ".con", ".sqd", ".ds")
@@ -160,9 +161,77 @@ def _apply_event_values(rec: Any, data_file: Path) -> None:
         rec.events = type(rec.events).from_dataframe(df, path=tsv)
 
 
+class BIDSReader(MNEReader):
+    """One EEG/MEG/iEEG data file of a BIDS tree, with its sidecars (mne-bids)."""
+
+    name = "BIDS"
+    extensions = BIDS_EXTENSIONS
+    modality = "EEG / MEG / iEEG"
+    library = "mne_bids.read_raw_bids"
+    keeps = ("as the data format's reader, plus channels.tsv types and bad channels, "
+             "electrodes.tsv positions in the coordsystem.json frame, events.tsv, "
+             "participants.tsv")
+    loader = "neurodata.io.read_bids"
+    packages = ("mne",)
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_bids_file(path)
+
+    def read_header(self, path: Path) -> dict[str, Any]:
+        import mne_bids
+
+        path = path.absolute()
+        root = find_bids_root(path.parent)
+        if root is None:
+            raise FormatError("not inside a BIDS dataset (no dataset_description.json above "
+                              "it)", path=path)
+        try:
+            bids_path = mne_bids.get_bids_path_from_fname(path)
+        except Exception as exc:
+            raise FormatError(f"file name is not a BIDS name ({exc})", path=path) from exc
+        bids_path.update(root=root)
+        base = path.name[: path.name.rfind("_")]
+        sidecars = sorted(p for p in path.parent.glob(base + "_*")
+                          if p != path and p.suffix in (".tsv", ".json"))
+        sidecars += sorted(path.parent.glob(f"sub-{bids_path.subject}*_electrodes.tsv"))
+        sidecars += sorted(path.parent.glob(f"sub-{bids_path.subject}*_coordsystem.json"))
+        session = {"id": base, "task": bids_path.task, "bids_session": bids_path.session,
+                   "run": bids_path.run, "datatype": bids_path.datatype}
+        return {"path": path, "bids_path": bids_path,
+                "sources": [path, *dict.fromkeys(sidecars)],
+                "subject": _participant(root, bids_path.subject),
+                "session": {k: v for k, v in session.items() if v is not None},
+                "parameters": {"bids_root": str(root)}}
+
+    def open_raw(self, path: Path, header: dict[str, Any]):
+        import mne_bids
+
+        return mne_bids.read_raw_bids(header["bids_path"], verbose="error")
+
+    def read(self, path: Path, *, channel_types: dict[str, str] | None = None,
+             preload: bool = False) -> Recording:
+        return self.convert(path, self.read_header(path), channel_types=channel_types,
+                            preload=preload)
+
+    def finish(self, rec: Recording, path: Path, header: dict[str, Any]) -> Recording:
+        positions_from = _apply_electrodes(rec, path, header["bids_path"].subject)
+        if positions_from:
+            rec.provenance["parameters"]["positions_from"] = positions_from
+        _apply_event_values(rec, path)
+        frame = _coordinate_system(path)
+        if frame:
+            for ts in rec.timeseries.values():
+                known = ts.channels[["x", "y", "z"]].notna().all(axis=1)
+                ts.channels.loc[known, "coord_frame"] = frame
+        return rec
+
+
+_READER = register(BIDSReader())
+
+
 @verbose
 def read_bids(path: str | os.PathLike, *, channel_types: dict[str, str] | None = None,
-              preload: bool = False, verbose: bool | str | None = None):
+              preload: bool = False, verbose: bool | str | None = None) -> Recording:
     """Read one EEG/MEG/iEEG data file of a BIDS dataset with its sidecars.
 
     Parameters
@@ -179,57 +248,33 @@ def read_bids(path: str | os.PathLike, *, channel_types: dict[str, str] | None =
     Recording
         Session id is the file's BIDS basename (``sub-01_ses-01_task-rest_run-01``);
         ``session`` also carries ``task``, ``bids_session``, ``run`` and ``datatype``.
+
+    Examples
+    --------
+    >>> rec = read_bids("ds/sub-01/eeg/sub-01_task-rest_eeg.edf")  # doctest: +SKIP
     """
-    import mne_bids
-
-    path = Path(path).absolute()
-    root = find_bids_root(path.parent)
-    if root is None:
-        raise FormatError("not inside a BIDS dataset (no dataset_description.json above it)",
-                          path=path)
-    try:
-        bids_path = mne_bids.get_bids_path_from_fname(path)
-    except Exception as exc:
-        raise FormatError(f"file name is not a BIDS name ({exc})", path=path) from exc
-    bids_path.update(root=root)
-    base = path.name[: path.name.rfind("_")]
-    sidecars = sorted(p for p in path.parent.glob(base + "_*")
-                      if p != path and p.suffix in (".tsv", ".json"))
-    sidecars += sorted(path.parent.glob(f"sub-{bids_path.subject}*_electrodes.tsv"))
-    sidecars += sorted(path.parent.glob(f"sub-{bids_path.subject}*_coordsystem.json"))
-    session = {"id": base, "task": bids_path.task, "bids_session": bids_path.session,
-               "run": bids_path.run, "datatype": bids_path.datatype}
-    rec = read_with_mne(
-        path, "BIDS", lambda p: mne_bids.read_raw_bids(bids_path, verbose="error"),
-        loader="neurodata.io.read_bids", sources=[path, *dict.fromkeys(sidecars)],
-        channel_types=channel_types, subject=_participant(root, bids_path.subject),
-        session={k: v for k, v in session.items() if v is not None}, preload=preload,
-        parameters={"bids_root": str(root)})
-    positions_from = _apply_electrodes(rec, path, bids_path.subject)
-    if positions_from:
-        rec.provenance["parameters"]["positions_from"] = positions_from
-    _apply_event_values(rec, path)
-    frame = _coordinate_system(path)
-    if frame:
-        for ts in rec.timeseries.values():
-            known = ts.channels[["x", "y", "z"]].notna().all(axis=1)
-            ts.channels.loc[known, "coord_frame"] = frame
-    return rec
+    return _READER(path, channel_types=channel_types, preload=preload)
 
 
-def _read_bids_root(path: Path, **_: Any):
-    n = len(bids_recordings(path))
-    raise FormatError(
-        f"is a BIDS dataset with {n} recording(s), not one recording; convert it with "
-        "`neuroloom convert ROOT -o OUTDIR`, or read one file with nd.load(FILE)", path=path)
+class BIDSDatasetReader(Reader):
+    """A BIDS root folder: refused with how to convert every recording in it."""
+
+    name = "BIDS dataset"
+    extensions = ("",)
+    modality = "EEG / MEG / iEEG"
+    library = "mne_bids"
+    keeps = "a root folder: every recording, converted one file each (neuroloom convert)"
+    folder = True
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_bids_root(path)
+
+    def read(self, path: Path, **_: Any) -> Recording:
+        n = len(bids_recordings(path))
+        raise FormatError(
+            f"is a BIDS dataset with {n} recording(s), not one recording; convert it with "
+            "`neuroloom convert ROOT -o OUTDIR`, or read one file with nd.load(FILE)",
+            path=path)
 
 
-register_reader(ReaderSpec(
-    "BIDS", BIDS_EXTENSIONS, "EEG / MEG / iEEG", read_bids, "mne_bids.read_raw_bids",
-    "as the data format's reader, plus channels.tsv types and bad channels, electrodes.tsv "
-    "positions in the coordsystem.json frame, events.tsv, participants.tsv",
-    sniff=_sniff_bids_file))
-register_reader(ReaderSpec(
-    "BIDS dataset", ("",), "EEG / MEG / iEEG", _read_bids_root, "mne_bids",
-    "a root folder: every recording, converted one file each (neuroloom convert)",
-    folder=True, sniff=_sniff_bids_root))
+register(BIDSDatasetReader())

@@ -8,13 +8,14 @@ from typing import Any
 
 from ...errors import FormatError
 from ...log import verbose
+from ...recording import Recording
+from .._base import register
 from .._hdf5_links import refuse_external
 from .._isolate import safe_loadmat
-from .._registry import ReaderSpec, register_reader
-from ..mne_formats import read_with_mne
+from ..mne_formats import MNEReader
 from ._companion import companion as _companion
 
-__all__ = ["read_eeglab"]
+__all__ = ["read_eeglab", "EEGLABReader"]
 
 
 def _eeglab_data_file(path: Path) -> str | None:
@@ -39,11 +40,38 @@ def _eeglab_data_file(path: Path) -> str | None:
     return data if isinstance(data, str) else None
 
 
+class EEGLABReader(MNEReader):
+    """EEGLAB ``.set`` (+ ``.fdt``) through MNE."""
+
+    name = "EEGLAB"
+    extensions = (".set",)
+    modality = "EEG"
+    library = "mne.io.read_raw_eeglab"
+    keeps = "signals in V (.set + .fdt), events, chanlocs positions"
+    loader = "neurodata.io.read_eeglab"
+
+    def read_header(self, path: Path, *, allow_external: bool = False) -> dict[str, Any]:
+        sources = [path]
+        refuse_external(path, "EEGLAB .set", allow_external)
+        fdt = _eeglab_data_file(path)
+        if fdt:
+            sources.append(_companion(path, Path(fdt).name, "data (.fdt)"))
+        return {"sources": sources}
+
+    def open_raw(self, path: Path, header: dict[str, Any]):
+        import mne
+
+        return mne.io.read_raw_eeglab(path, verbose="error")
+
+
+_READER = register(EEGLABReader())
+
+
 @verbose
 def read_eeglab(path: str | os.PathLike, *, channel_types: dict[str, str] | None = None,
                 subject: dict[str, Any] | None = None, session: dict[str, Any] | None = None,
                 preload: bool = False, allow_external: bool = False,
-                verbose: bool | str | None = None):
+                verbose: bool | str | None = None) -> Recording:
     """Read an EEGLAB dataset (``.set``, with its ``.fdt`` when the data is external).
 
     A MATLAB v7.3 (HDF5) ``.set`` with external links, virtual datasets or external
@@ -51,21 +79,10 @@ def read_eeglab(path: str | os.PathLike, *, channel_types: dict[str, str] | None
 
     EEGLAB events become events (labels from ``type``); channel positions from
     ``chanlocs`` when present.
+
+    Examples
+    --------
+    >>> rec = read_eeglab("sub-01_task-rest_eeg.set")  # doctest: +SKIP
     """
-    import mne
-
-    path = Path(path)
-    sources = [path]
-    refuse_external(path, "EEGLAB .set", allow_external)
-    fdt = _eeglab_data_file(path)
-    if fdt:
-        sources.append(_companion(path, Path(fdt).name, "data (.fdt)"))
-    return read_with_mne(path, "EEGLAB", lambda p: mne.io.read_raw_eeglab(p, verbose="error"),
-                         loader="neurodata.io.read_eeglab", sources=sources,
-                         channel_types=channel_types, subject=subject, session=session,
-                         preload=preload)
-
-
-register_reader(ReaderSpec(
-    "EEGLAB", (".set",), "EEG", read_eeglab, "mne.io.read_raw_eeglab",
-    "signals in V (.set + .fdt), events, chanlocs positions"))
+    return _READER(path, channel_types=channel_types, subject=subject, session=session,
+                   preload=preload, allow_external=allow_external)

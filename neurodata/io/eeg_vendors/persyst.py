@@ -8,11 +8,12 @@ from typing import Any
 
 from ...errors import FormatError
 from ...log import verbose
-from .._registry import ReaderSpec, register_reader
-from ..mne_formats import read_with_mne
+from ...recording import Recording
+from .._base import register
+from ..mne_formats import MNEReader
 from ._companion import companion as _companion
 
-__all__ = ["read_persyst"]
+__all__ = ["read_persyst", "PersystReader"]
 
 
 def _lay_section(path: Path, name: str) -> dict[str, str] | None:
@@ -32,25 +33,42 @@ def _lay_section(path: Path, name: str) -> dict[str, str] | None:
     return out
 
 
+class PersystReader(MNEReader):
+    """Persyst ``.lay`` INI header + ``.dat`` int16 samples through MNE."""
+
+    name = "Persyst"
+    extensions = (".lay",)
+    modality = "EEG / iEEG"
+    library = "mne.io.read_raw_persyst"
+    keeps = "signals in V (.lay + .dat), comments → events"
+    loader = "neurodata.io.read_persyst"
+
+    def read_header(self, path: Path) -> dict[str, Any]:
+        file_info = _lay_section(path, "FileInfo")
+        if file_info is None:
+            raise FormatError("Persyst .lay has no [FileInfo] section", path=path)
+        dat = file_info.get("file") or path.with_suffix(".dat").name
+        return {"sources": [path, _companion(path, Path(dat.replace("\\", "/")).name,
+                                             "data (.dat)")]}
+
+    def open_raw(self, path: Path, header: dict[str, Any]):
+        import mne
+
+        return mne.io.read_raw_persyst(path, verbose="error")
+
+
+_READER = register(PersystReader())
+
+
 @verbose
 def read_persyst(path: str | os.PathLike, *, channel_types: dict[str, str] | None = None,
                  subject: dict[str, Any] | None = None, session: dict[str, Any] | None = None,
-                 preload: bool = False, verbose: bool | str | None = None):
-    """Read a Persyst recording (``.lay`` INI header + ``.dat`` int16 samples)."""
-    import mne
+                 preload: bool = False, verbose: bool | str | None = None) -> Recording:
+    """Read a Persyst recording (``.lay`` INI header + ``.dat`` int16 samples).
 
-    path = Path(path)
-    file_info = _lay_section(path, "FileInfo")
-    if file_info is None:
-        raise FormatError("Persyst .lay has no [FileInfo] section", path=path)
-    dat = file_info.get("file") or path.with_suffix(".dat").name
-    sources = [path, _companion(path, Path(dat.replace("\\", "/")).name, "data (.dat)")]
-    return read_with_mne(path, "Persyst", lambda p: mne.io.read_raw_persyst(p, verbose="error"),
-                         loader="neurodata.io.read_persyst", sources=sources,
-                         channel_types=channel_types, subject=subject, session=session,
-                         preload=preload)
-
-
-register_reader(ReaderSpec(
-    "Persyst", (".lay",), "EEG / iEEG", read_persyst, "mne.io.read_raw_persyst",
-    "signals in V (.lay + .dat), comments → events"))
+    Examples
+    --------
+    >>> rec = read_persyst("rec.lay")  # doctest: +SKIP
+    """
+    return _READER(path, channel_types=channel_types, subject=subject, session=session,
+                   preload=preload)
