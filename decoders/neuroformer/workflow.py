@@ -325,6 +325,13 @@ def train_run(rec: Any, cfg: RunConfig, *, checkpoint_dir: str | None = None,
     return model, prep, metrics, art
 
 
+def _stimulus_series(rec: Any, cfg: RunConfig, prep: Prepared):
+    """``(times, values)`` of the stimulus block when the model was trained with one."""
+    if prep.train.stimulus is None:
+        return None
+    return series_block(rec, cfg.data.stimulus, None, "stimulus")[0]
+
+
 @dataclass
 class BehaviourDecoding:
     """Behaviour decoded by a trained model over an interval (one row per window).
@@ -377,9 +384,7 @@ def decode_behaviour(rec: Any, cfg: RunConfig, model: Neuroformer,
     if cfg.data.behaviour:
         beh = series_block(rec, cfg.data.behaviour, cfg.data.behaviour_channels,
                            "behaviour")[0]
-    stim = None
-    if prep.train.stimulus is not None:
-        stim = series_block(rec, cfg.data.stimulus, None, "stimulus")[0]
+    stim = _stimulus_series(rec, cfg, prep)
     w = make_windows(prep.spikes, prep.tokenizer, interval=(t0, t1), behaviour=beh,
                      stimulus=stim, stimulus_steps=cfg.tokens.stimulus_steps,
                      block_size=cfg.tokens.block_size, max_past=cfg.tokens.max_past)
@@ -421,9 +426,7 @@ def generate_interval(rec: Any, cfg: RunConfig, model: Neuroformer,
     prep = prepare(rec, cfg, tokenizer=model.units_)
     model.check_windows(prep.train)
     t0, t1 = interval if interval is not None else prep.blocks[-1]
-    stim = None
-    if prep.train.stimulus is not None:
-        stim = series_block(rec, cfg.data.stimulus, None, "stimulus")[0]
+    stim = _stimulus_series(rec, cfg, prep)
     w = make_windows(prep.spikes, prep.tokenizer, interval=(t0, t1), stimulus=stim,
                      stimulus_steps=cfg.tokens.stimulus_steps,
                      block_size=cfg.tokens.block_size, max_past=cfg.tokens.max_past)
