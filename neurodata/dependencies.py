@@ -33,7 +33,8 @@ def import_optional(name: str, *, extra: str, feature: str, package: str | None 
     Parameters
     ----------
     name : str
-        Module to import (e.g. ``"torch"``).
+        Module to import (e.g. ``"torch"``). Always a literal in our own code, never a
+        string from a file or a config (those resolve through registries only).
     extra : str
         The neuroloom extra that installs it (``pip install 'neuroloom[extra]'``).
     feature : str
