@@ -190,7 +190,7 @@ class Reader:
                   sources: Sequence[str | os.PathLike] | None = None,
                   parameters: dict[str, Any] | None = None,
                   skipped: Sequence[str] = (), packages: tuple[str, ...] | None = None,
-                  **fields: Any) -> Recording:
+                  warn_skipped: bool = True, **fields: Any) -> Recording:
         """A :class:`Recording` with this reader's provenance and skipped-content list.
 
         Parameters
@@ -207,17 +207,21 @@ class Reader:
             recorded as ``provenance["skipped"]`` and warned about.
         packages : tuple of str or None
             Parsing libraries (default :attr:`packages`).
+        warn_skipped : bool, default=True
+            Warn about ``skipped``; ``False`` for a reader that combines other readers'
+            recordings, which have already warned about what they skipped.
         **fields
             ``spikes``, ``events``, ``subject``, ``session``, ``connectivity``,
             ``stimuli`` for :class:`Recording`.
         """
         prov = self.provenance(path=path, sources=sources, parameters=parameters,
-                               skipped=skipped, packages=packages)
+                               skipped=skipped, packages=packages, warn_skipped=warn_skipped)
         return Recording(timeseries, provenance=prov, **fields)
 
     def provenance(self, *, path: Path, sources: Sequence[str | os.PathLike] | None = None,
                    parameters: dict[str, Any] | None = None, skipped: Sequence[str] = (),
-                   packages: tuple[str, ...] | None = None) -> dict[str, Any]:
+                   packages: tuple[str, ...] | None = None,
+                   warn_skipped: bool = True) -> dict[str, Any]:
         """This reader's provenance dict (see :meth:`recording` for the parameters).
 
         For readers that build the :class:`Recording` through another converter (MNE's
@@ -229,7 +233,7 @@ class Reader:
                                packages=self.packages if packages is None else packages)
         skipped = [str(s) for s in skipped]
         prov["skipped"] = skipped
-        if skipped:
+        if skipped and warn_skipped:
             shown = ", ".join(skipped[:12]) + (f" and {len(skipped) - 12} more"
                                                 if len(skipped) > 12 else "")
             warn(f"{path}: not converted by the {self.name} reader: {shown} (listed in "

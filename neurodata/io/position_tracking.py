@@ -26,15 +26,15 @@ from typing import Any
 import numpy as np
 
 from ..channels import make_channels
-from ..errors import FormatError, MissingFileError
+from ..errors import FormatError, MissingFileError, ValidationError
 from ..log import logger, verbose, warn
-from ..provenance import make_provenance
 from ..recording import Recording
 from ..timeseries import TimeSeries
-from ._registry import ReaderSpec, register_reader
+from ._base import Reader, register
 from .spike_arrays import read_spike_mat
 
-__all__ = ["read_position_tracking", "read_linear_track", "parse_position_header"]
+__all__ = ["read_position_tracking", "read_linear_track", "parse_position_header",
+           "TrodesPositionReader", "LinearTrackReader"]
 
 _END = b"<End settings>"
 _TYPES = {
@@ -102,6 +102,108 @@ def parse_position_header(raw: bytes, path: Path | None = None) -> tuple[dict[st
     return settings, dtype, offset
 
 
+def _check_duplicates(duplicates: str) -> None:
+    if duplicates not in ("drop", "error"):
+        raise ValidationError(f"duplicates must be 'drop' or 'error'; got {duplicates!r}")
+
+
+class TrodesPositionReader(Reader):
+    """Trodes ``.videoPositionTracking`` files (see :func:`read_position_tracking`)."""
+
+    name = "Trodes position"
+    extensions = (".videopositiontracking",)
+    modality = "behaviour (position)"
+    library = "numpy.fromfile"
+    keeps = ("x, y in camera pixels (second LED when present), irregular timestamps from the "
+             "acquisition clock")
+    loader = "neurodata.io.read_position_tracking"
+
+    def read_header(self, path: Path, **options: Any) -> tuple[dict[str, str], np.dtype, int]:
+        """Settings, record dtype and data offset (only the text header is read)."""
+        with open(path, "rb") as fh:
+            head = fh.read(_MAX_HEADER + len(_END) + 2)
+        return parse_position_header(head, path)
+
+    def read(self, path: Path, *, clock_rate: float | None = None,
+             duplicates: str = "drop") -> Recording:
+        _check_duplicates(duplicates)
+        return self.read_data(path, self.read_header(path), clock_rate=clock_rate,
+                              duplicates=duplicates)
+
+    def read_data(self, path: Path, header: Any, *, clock_rate: float | None = None,
+                  duplicates: str = "drop") -> Recording:
+        settings, dtype, offset = header
+        n_bytes = path.stat().st_size - offset
+        if n_bytes % dtype.itemsize:
+            raise FormatError(f"holds {n_bytes} bytes of records, not a multiple of the "
+                              f"{dtype.itemsize}-byte record in the Fields line; the file is "
+                              "truncated or the header is wrong", path=path)
+        rec = np.fromfile(path, dtype=dtype, offset=offset)
+        time_field = next((n for n in dtype.names if n.lower() in ("time", "timestamp")), None)
+        if time_field is None:
+            raise FormatError(f"Fields {list(dtype.names)} include no 'time' field", path=path)
+        if clock_rate is None:
+            try:
+                clock_rate = float(settings.get("clockrate", "nan"))
+            except ValueError:
+                clock_rate = float("nan")
+        if not (np.isfinite(clock_rate) and clock_rate > 0):
+            raise FormatError(f"header clockrate is {settings.get('clockrate')!r}; expected ticks "
+                              "per second - pass clock_rate=", path=path)
+        ticks = rec[time_field].astype(np.int64)
+        step = np.diff(ticks)
+        if np.any(step < 0):
+            k = int(np.flatnonzero(step < 0)[0])
+            raise FormatError(f"time goes backwards at record {k + 1} ({ticks[k]} → {ticks[k + 1]} "
+                              "ticks); expected non-decreasing times", path=path)
+        keep = np.ones(rec.size, bool)
+        keep[1:] = step > 0
+        n_dup = int((~keep).sum())
+        if n_dup:
+            same = all(rec[k] == rec[k - 1] for k in np.flatnonzero(~keep))
+            msg = (f"{path}: {n_dup} record(s) repeat the previous record's time"
+                   f"{' (identical records)' if same else ' with different positions'}")
+            if duplicates == "error":
+                raise FormatError(msg.split(": ", 1)[1] + "; pass duplicates='drop' to keep the "
+                                  "first of each", path=path)
+            if same:  # a byte-identical repeat carries no information: dropping it loses nothing
+                logger.info("%s; kept the first of each", msg)
+            else:
+                warn(msg + "; kept the first of each")
+        rec = rec[keep]
+        names, columns = [], []
+        for field in dtype.names:
+            if field == time_field:
+                continue
+            cname = _RENAME.get(field.lower(), field)
+            col = rec[field].astype(np.float32)
+            if cname in ("x2", "y2") and not np.any(col):
+                logger.info("%s: field %s is all zero (no second LED); not kept", path.name, field)
+                continue
+            names.append(cname)
+            columns.append(col)
+        data = np.stack(columns, axis=1) if columns else np.zeros((rec.size, 0), np.float32)
+        scale = settings.get("pixel scale", "")
+        attrs: dict[str, Any] = {
+            "source": "Trodes videoPositionTracking", "clock_rate": clock_rate,
+            "n_duplicate_times_dropped": n_dup,
+            "camera_resolution": settings.get("camera resolution"),
+            # Trodes writes "0 pix/cm" when the camera was not calibrated
+            "pixel_scale": scale if scale and not scale.startswith("0 ") else None,
+        }
+        ts = TimeSeries(data, timestamps=rec[time_field].astype(np.float64) / clock_rate,
+                        channels=make_channels(names, types="behavior", units="px",
+                                               coord_frame="camera"),
+                        modality="behavior", name="position", attrs=attrs)
+        logger.info("%s: %d samples, %.3f-%.3f s", path.name, ts.shape[0], ts.t0,
+                    float(ts.timestamps[-1]) if ts.shape[0] else ts.t0)
+        return self.recording([ts], path=path, session={"id": path.stem},
+                              parameters={"clock_rate": clock_rate, "duplicates": duplicates})
+
+
+_POSITION = register(TrodesPositionReader())
+
+
 @verbose
 def read_position_tracking(
     path: str | os.PathLike,
@@ -147,79 +249,7 @@ def read_position_tracking(
     >>> rec.timeseries["position"].channels["name"].tolist()  # doctest: +SKIP
     ['x', 'y']
     """
-    if duplicates not in ("drop", "error"):
-        raise ValueError(f"duplicates must be 'drop' or 'error'; got {duplicates!r}")
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError("no such file; check the path", path=path)
-    raw = path.read_bytes()
-    settings, dtype, offset = parse_position_header(raw, path)
-    n_bytes = len(raw) - offset
-    if n_bytes % dtype.itemsize:
-        raise FormatError(f"holds {n_bytes} bytes of records, not a multiple of the "
-                          f"{dtype.itemsize}-byte record in the Fields line; the file is "
-                          "truncated or the header is wrong", path=path)
-    rec = np.frombuffer(raw, dtype=dtype, offset=offset)
-    time_field = next((n for n in dtype.names if n.lower() in ("time", "timestamp")), None)
-    if time_field is None:
-        raise FormatError(f"Fields {list(dtype.names)} include no 'time' field", path=path)
-    if clock_rate is None:
-        try:
-            clock_rate = float(settings.get("clockrate", "nan"))
-        except ValueError:
-            clock_rate = float("nan")
-    if not (np.isfinite(clock_rate) and clock_rate > 0):
-        raise FormatError(f"header clockrate is {settings.get('clockrate')!r}; expected ticks "
-                          "per second - pass clock_rate=", path=path)
-    ticks = rec[time_field].astype(np.int64)
-    step = np.diff(ticks)
-    if np.any(step < 0):
-        k = int(np.flatnonzero(step < 0)[0])
-        raise FormatError(f"time goes backwards at record {k + 1} ({ticks[k]} → {ticks[k + 1]} "
-                          "ticks); expected non-decreasing times", path=path)
-    keep = np.ones(rec.size, bool)
-    keep[1:] = step > 0
-    n_dup = int((~keep).sum())
-    if n_dup:
-        same = all(rec[k] == rec[k - 1] for k in np.flatnonzero(~keep))
-        msg = (f"{path}: {n_dup} record(s) repeat the previous record's time"
-               f"{' (identical records)' if same else ' with different positions'}")
-        if duplicates == "error":
-            raise FormatError(msg.split(": ", 1)[1] + "; pass duplicates='drop' to keep the "
-                              "first of each", path=path)
-        if same:  # a byte-identical repeat carries no information: dropping it loses nothing
-            logger.info("%s; kept the first of each", msg)
-        else:
-            warn(msg + "; kept the first of each")
-    rec = rec[keep]
-    names, columns = [], []
-    for field in dtype.names:
-        if field == time_field:
-            continue
-        cname = _RENAME.get(field.lower(), field)
-        col = rec[field].astype(np.float32)
-        if cname in ("x2", "y2") and not np.any(col):
-            logger.info("%s: field %s is all zero (no second LED); not kept", path.name, field)
-            continue
-        names.append(cname)
-        columns.append(col)
-    data = np.stack(columns, axis=1) if columns else np.zeros((rec.size, 0), np.float32)
-    scale = settings.get("pixel scale", "")
-    attrs: dict[str, Any] = {
-        "source": "Trodes videoPositionTracking", "clock_rate": clock_rate,
-        "n_duplicate_times_dropped": n_dup, "camera_resolution": settings.get("camera resolution"),
-        # Trodes writes "0 pix/cm" when the camera was not calibrated
-        "pixel_scale": scale if scale and not scale.startswith("0 ") else None,
-    }
-    ts = TimeSeries(data, timestamps=rec[time_field].astype(np.float64) / clock_rate,
-                    channels=make_channels(names, types="behavior", units="px",
-                                           coord_frame="camera"),
-                    modality="behavior", name="position", attrs=attrs)
-    logger.info("%s: %d samples, %.3f-%.3f s", path.name, ts.shape[0], ts.t0,
-                float(ts.timestamps[-1]) if ts.shape[0] else ts.t0)
-    prov = make_provenance(sources=[path], loader="neurodata.io.read_position_tracking",
-                           parameters={"clock_rate": clock_rate, "duplicates": duplicates})
-    return Recording([ts], session={"id": path.stem}, provenance=prov)
+    return _POSITION(path, clock_rate=clock_rate, duplicates=duplicates)
 
 
 def _linear_track_files(folder: Path) -> tuple[Path, Path]:
@@ -232,6 +262,54 @@ def _linear_track_files(folder: Path) -> tuple[Path, Path]:
         raise FormatError(f"folder holds {len(tracks)} *.videoPositionTracking files; expected "
                           "exactly one", path=folder)
     return spikes, tracks[0]
+
+
+class LinearTrackReader(Reader):
+    """nelpy-style session folders (see :func:`read_linear_track`)."""
+
+    name = "nelpy linear track"
+    extensions = ("",)
+    modality = "spikes + behaviour"
+    library = "scipy.io.loadmat + numpy.fromfile"
+    keeps = ("a folder with spikes.mat and a .videoPositionTracking: spike trains per tetrode "
+             "unit and position (px)")
+    loader = "neurodata.io.read_linear_track"
+    folder = True
+    packages = ("scipy",)
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_linear_track(path)
+
+    def read_header(self, path: Path, **options: Any) -> tuple[Path, Path]:
+        """The folder's spikes.mat and its one position file."""
+        return _linear_track_files(path)
+
+    def read(self, folder: Path, *, duplicates: str = "drop",
+             subject: dict[str, Any] | None = None,
+             session: dict[str, Any] | None = None) -> Recording:
+        _check_duplicates(duplicates)
+        return self.read_data(folder, self.read_header(folder), duplicates=duplicates,
+                              subject=subject, session=session)
+
+    def read_data(self, folder: Path, header: Any, *, duplicates: str = "drop",
+                  subject: dict[str, Any] | None = None,
+                  session: dict[str, Any] | None = None) -> Recording:
+        spikes_path, track_path = header
+        spikes = read_spike_mat(spikes_path)
+        position = _POSITION(track_path, duplicates=duplicates)
+        # each file's reader has warned about what it skipped; list it here, by file
+        skipped = [f"{p.name}: {item}" for p, part in ((spikes_path, spikes),
+                                                       (track_path, position))
+                   for item in part.provenance.get("skipped", [])]
+        # the task is not in either file: only what the caller states is recorded
+        return self.recording(position.timeseries, path=folder,
+                              sources=[spikes_path, track_path], spikes=spikes.spikes,
+                              subject=subject, session={"id": folder.name, **(session or {})},
+                              parameters={"duplicates": duplicates}, skipped=skipped,
+                              warn_skipped=False)
+
+
+_LINEAR_TRACK = LinearTrackReader()
 
 
 @verbose
@@ -271,31 +349,11 @@ def read_linear_track(
     >>> rec.spikes["units"].n_units, rec.timeseries["position"].shape  # doctest: +SKIP
     (31, (118964, 2))
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise MissingFileError("no such folder; check the path", path=folder)
-    spikes_path, track_path = _linear_track_files(folder)
-    spikes = read_spike_mat(spikes_path)
-    position = read_position_tracking(track_path, duplicates=duplicates)
-    prov = make_provenance(sources=[spikes_path, track_path],
-                           loader="neurodata.io.read_linear_track",
-                           parameters={"duplicates": duplicates}, packages=("scipy",))
-    # the task is not in either file: only what the caller states is recorded
-    return Recording(position.timeseries, spikes=spikes.spikes,
-                     subject=subject,
-                     session={"id": folder.name, **(session or {})}, provenance=prov)
+    return _LINEAR_TRACK(folder, duplicates=duplicates, subject=subject, session=session)
 
 
 def _sniff_linear_track(path: Path) -> bool:
     return (path / "spikes.mat").exists() and any(path.glob("*.videoPositionTracking"))
 
 
-register_reader(ReaderSpec(
-    "Trodes position", (".videopositiontracking",), "behaviour (position)",
-    read_position_tracking, "numpy.frombuffer", "x, y in camera pixels (second LED when "
-    "present), irregular timestamps from the acquisition clock"))
-register_reader(ReaderSpec(
-    "nelpy linear track", ("",), "spikes + behaviour", read_linear_track,
-    "scipy.io.loadmat + numpy.frombuffer", "a folder with spikes.mat and a "
-    ".videoPositionTracking: spike trains per tetrode unit and position (px)",
-    folder=True, sniff=_sniff_linear_track))
+register(_LINEAR_TRACK)

@@ -29,15 +29,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import FormatError, MissingFileError
+from ..errors import FormatError, ValidationError
 from ..log import logger, verbose, warn
-from ..provenance import make_provenance
 from ..recording import Recording
 from ..spikes import SpikeTrains
+from ._base import Reader, register
 from ._isolate import safe_loadmat
-from ._registry import ReaderSpec, register_reader
 
-__all__ = ["read_spike_npz", "read_spike_csv", "read_spike_mat", "spiketrains_from_arrays"]
+__all__ = ["read_spike_npz", "read_spike_csv", "read_spike_mat", "spiketrains_from_arrays",
+           "SpikeNPZReader", "SpikeCSVReader", "SpikeMATReader"]
 
 TIME_KEYS = ("times", "spike_times", "spike_time", "t", "timestamps", "time")
 UNIT_KEYS = ("unit_ids", "unit_id", "units", "unit", "unit_index", "clusters", "spike_clusters",
@@ -48,11 +48,11 @@ _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 def _scale(time_unit: str, rate: float | None, path: Path) -> float:
     if time_unit == "samples":
         if rate is None or not rate > 0:
-            raise ValueError(f"time_unit='samples' needs rate= (Hz); got rate={rate!r}")
+            raise ValidationError(f"time_unit='samples' needs rate= (Hz); got rate={rate!r}")
         return 1.0 / float(rate)
     if time_unit not in _TIME_UNITS:
-        raise ValueError(f"time_unit must be one of {[*_TIME_UNITS, 'samples']}; "
-                         f"got {time_unit!r}")
+        raise ValidationError(f"time_unit must be one of {[*_TIME_UNITS, 'samples']}; "
+                              f"got {time_unit!r}")
     return _TIME_UNITS[time_unit]
 
 
@@ -174,20 +174,64 @@ def _plausible_times(t: np.ndarray, path: Any) -> None:
              "kept - check the time origin")
 
 
-def _recording(st: SpikeTrains, path: Path, loader: str, params: dict[str, Any],
-               packages: tuple[str, ...] = (), skipped: list[str] | None = None) -> Recording:
-    prov = make_provenance(sources=[path], loader=loader, parameters=params, packages=packages)
-    prov["skipped"] = sorted(skipped or [])
-    if prov["skipped"]:
-        warn(f"{path}: not converted: {', '.join(prov['skipped'])} (listed in "
-             "provenance['skipped'])")
-    logger.info("%s: %r", path.name, st)
-    return Recording(spikes=[st], session={"id": path.stem}, provenance=prov)
+class _SpikeReader(Reader):
+    """What the three spike-time readers share: one spike block, session id = file stem."""
+
+    modality = "spikes"
+
+    def spike_recording(self, st: SpikeTrains, path: Path, params: dict[str, Any],
+                        skipped: Sequence[str] = (),
+                        packages: tuple[str, ...] | None = None) -> Recording:
+        logger.info("%s: %r", path.name, st)
+        return self.recording(spikes=[st], path=path, session={"id": path.stem},
+                              parameters=params, skipped=sorted(skipped), packages=packages)
 
 
-def _check_file(path: Path) -> None:
-    if not path.is_file():
-        raise MissingFileError("no such file; check the path", path=path)
+class SpikeNPZReader(_SpikeReader):
+    """Spike times in a numpy ``.npz`` archive (see :func:`read_spike_npz`)."""
+
+    name = "spike times (NPZ)"
+    extensions = (".npz",)
+    library = "numpy.load"
+    keeps = "spike times (s) + unit ids, or one array per unit"
+    loader = "neurodata.io.read_spike_npz"
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_npz(path)
+
+    def read(self, path: Path, *, time_unit: str = "s", rate: float | None = None,
+             t_start: float | None = None, t_stop: float | None = None) -> Recording:
+        scale = _scale(time_unit, rate, path)
+        check_npz_members(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise FormatError(f"could not be read as a numpy .npz archive ({exc})",
+                              path=path) from exc
+        tkey, ukey = _find(list(arrays), TIME_KEYS), _find(list(arrays), UNIT_KEYS)
+        if tkey is not None and ukey is not None:
+            nkey = _find(list(arrays), ("unit_names",))
+            st = spiketrains_from_arrays(arrays[tkey] * scale if arrays[tkey].dtype.kind in "iuf"
+                                         else arrays[tkey], arrays[ukey],
+                                         unit_names=None if nkey is None else arrays[nkey],
+                                         t_start=t_start, t_stop=t_stop, path=path)
+            skipped = [k for k in arrays if k not in (tkey, ukey, nkey)]
+        else:
+            skipped = []
+            per_unit = {k: v for k, v in arrays.items() if v.dtype.kind in "iuf" and v.ndim <= 1}
+            if not per_unit or len(per_unit) != len(arrays):
+                raise FormatError(
+                    f"holds arrays {sorted(arrays)}; expected spike times + unit ids (e.g. 'times' "
+                    f"and 'unit_ids') or one 1-D numeric array of spike times per unit", path=path)
+            st = SpikeTrains.from_unit_times({k: np.ravel(v) * scale for k, v in per_unit.items()},
+                                             t_start=t_start, t_stop=t_stop)
+        return self.spike_recording(st, path, {"time_unit": time_unit, "rate": rate,
+                                               "t_start": t_start, "t_stop": t_stop},
+                                    skipped=skipped)
+
+
+_NPZ = SpikeNPZReader()
 
 
 @verbose
@@ -233,36 +277,56 @@ def read_spike_npz(
     >>> read_spike_npz(f).spikes["units"].times.tolist()
     [0.1, 0.5]
     """
-    path = Path(path)
-    _check_file(path)
-    scale = _scale(time_unit, rate, path)
-    check_npz_members(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise FormatError(f"could not be read as a numpy .npz archive ({exc})",
-                          path=path) from exc
-    tkey, ukey = _find(list(arrays), TIME_KEYS), _find(list(arrays), UNIT_KEYS)
-    if tkey is not None and ukey is not None:
-        nkey = _find(list(arrays), ("unit_names",))
-        st = spiketrains_from_arrays(arrays[tkey] * scale if arrays[tkey].dtype.kind in "iuf"
-                                     else arrays[tkey], arrays[ukey],
-                                     unit_names=None if nkey is None else arrays[nkey],
+    return _NPZ(path, time_unit=time_unit, rate=rate, t_start=t_start, t_stop=t_stop)
+
+
+class SpikeCSVReader(_SpikeReader):
+    """Spike times in a CSV/TSV table, one row per spike (see :func:`read_spike_csv`)."""
+
+    name = "spike times (CSV)"
+    extensions = (".csv", ".tsv")
+    library = "pandas.read_csv"
+    keeps = "one row per spike: time (s), unit"
+    loader = "neurodata.io.read_spike_csv"
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_csv(path)
+
+    def read(self, path: Path, *, time_column: str | None = None,
+             unit_column: str | None = None, time_unit: str = "s", rate: float | None = None,
+             t_start: float | None = None, t_stop: float | None = None) -> Recording:
+        scale = _scale(time_unit, rate, path)
+        try:
+            table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise FormatError(f"could not be read as a CSV table ({exc})", path=path) from exc
+        cols = [str(c).strip() for c in table.columns]
+        table.columns = cols
+        tcol = time_column or _find(cols, TIME_KEYS)
+        ucol = unit_column or _find(cols, UNIT_KEYS)
+        if tcol not in cols or ucol not in cols:
+            raise FormatError(f"has columns {cols}; expected a spike-time column (one of "
+                              f"{list(TIME_KEYS)}) and a unit column (one of "
+                              f"{list(UNIT_KEYS)}), or pass time_column= and unit_column=",
+                              path=path)
+        raw = table[tcol].str.strip()
+        t = pd.to_numeric(raw, errors="coerce")
+        if t.isna().any():
+            k = int(np.flatnonzero(t.isna().to_numpy())[0])
+            raise FormatError(f"line {k + 2}: time {raw.iloc[k]!r} in column {tcol!r} is not a "
+                              "number; expected spike times in seconds", path=path)
+        ids = table[ucol].str.strip()
+        as_int = pd.to_numeric(ids, errors="coerce")
+        if not as_int.isna().any() and np.all(np.mod(as_int, 1) == 0):
+            ids = as_int.astype(np.int64)
+        st = spiketrains_from_arrays(t.to_numpy(np.float64) * scale, ids.to_numpy(),
                                      t_start=t_start, t_stop=t_stop, path=path)
-        skipped = [k for k in arrays if k not in (tkey, ukey, nkey)]
-    else:
-        skipped = []
-        per_unit = {k: v for k, v in arrays.items() if v.dtype.kind in "iuf" and v.ndim <= 1}
-        if not per_unit or len(per_unit) != len(arrays):
-            raise FormatError(
-                f"holds arrays {sorted(arrays)}; expected spike times + unit ids (e.g. 'times' "
-                f"and 'unit_ids') or one 1-D numeric array of spike times per unit", path=path)
-        st = SpikeTrains.from_unit_times({k: np.ravel(v) * scale for k, v in per_unit.items()},
-                                         t_start=t_start, t_stop=t_stop)
-    return _recording(st, path, "neurodata.io.read_spike_npz",
-                      {"time_unit": time_unit, "rate": rate, "t_start": t_start,
-                       "t_stop": t_stop}, skipped=skipped)
+        return self.spike_recording(st, path, {"time_column": tcol, "unit_column": ucol,
+                                               "time_unit": time_unit, "rate": rate,
+                                               "t_start": t_start, "t_stop": t_stop})
+
+
+_CSV = SpikeCSVReader()
 
 
 @verbose
@@ -306,36 +370,8 @@ def read_spike_csv(
     >>> read_spike_csv(f).spikes["units"].unit_names
     ['a', 'b']
     """
-    path = Path(path)
-    _check_file(path)
-    scale = _scale(time_unit, rate, path)
-    try:
-        table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise FormatError(f"could not be read as a CSV table ({exc})", path=path) from exc
-    cols = [str(c).strip() for c in table.columns]
-    table.columns = cols
-    tcol = time_column or _find(cols, TIME_KEYS)
-    ucol = unit_column or _find(cols, UNIT_KEYS)
-    if tcol not in cols or ucol not in cols:
-        raise FormatError(f"has columns {cols}; expected a spike-time column (one of "
-                          f"{list(TIME_KEYS)}) and a unit column (one of {list(UNIT_KEYS)}), or "
-                          "pass time_column= and unit_column=", path=path)
-    raw = table[tcol].str.strip()
-    t = pd.to_numeric(raw, errors="coerce")
-    if t.isna().any():
-        k = int(np.flatnonzero(t.isna().to_numpy())[0])
-        raise FormatError(f"line {k + 2}: time {raw.iloc[k]!r} in column {tcol!r} is not a "
-                          "number; expected spike times in seconds", path=path)
-    ids = table[ucol].str.strip()
-    as_int = pd.to_numeric(ids, errors="coerce")
-    if not as_int.isna().any() and np.all(np.mod(as_int, 1) == 0):
-        ids = as_int.astype(np.int64)
-    st = spiketrains_from_arrays(t.to_numpy(np.float64) * scale, ids.to_numpy(),
-                                 t_start=t_start, t_stop=t_stop, path=path)
-    return _recording(st, path, "neurodata.io.read_spike_csv",
-                      {"time_column": tcol, "unit_column": ucol, "time_unit": time_unit,
-                       "rate": rate, "t_start": t_start, "t_stop": t_stop})
+    return _CSV(path, time_column=time_column, unit_column=unit_column, time_unit=time_unit,
+                rate=rate, t_start=t_start, t_stop=t_stop)
 
 
 # ------------------------------------------------------------------------------- MAT files
@@ -428,6 +464,80 @@ def _read_mat_v73(path: Path, allow_external: bool = False) -> dict[str, np.ndar
     return out
 
 
+class SpikeMATReader(_SpikeReader):
+    """Spike times in a MATLAB file, flat or nested (see :func:`read_spike_mat`)."""
+
+    name = "spike times (MAT)"
+    extensions = (".mat",)
+    library = "scipy.io.loadmat / h5py"
+    keeps = ("flat times + unit ids, or nested tetrode → unit structs (nelpy spikes.mat): "
+             "unit names tt01_u02, tetrode labels, time range")
+    loader = "neurodata.io.read_spike_mat"
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_mat(path)
+
+    def read(self, path: Path, *, variable: str | None = None, time_unit: str = "s",
+             rate: float | None = None, t_start: float | None = None,
+             t_stop: float | None = None, allow_external: bool = False) -> Recording:
+        from scipy.io.matlab import MatReadError
+
+        scale = _scale(time_unit, rate, path)
+        params = {"variable": variable, "time_unit": time_unit, "rate": rate, "t_start": t_start,
+                  "t_stop": t_stop}
+        try:
+            mat = {k: v for k, v in safe_loadmat(path).items() if not k.startswith("__")}
+            packages: tuple[str, ...] = ("scipy",)
+        except NotImplementedError:  # v7.3 = HDF5
+            mat, packages = _read_mat_v73(path, allow_external), ("h5py",)
+        except (ValueError, OSError, TypeError, MatReadError) as exc:
+            raise FormatError(f"could not be read as a MATLAB file ({type(exc).__name__}: {exc})",
+                              path=path) from exc
+        tkey, ukey = _find(list(mat), TIME_KEYS), _find(list(mat), UNIT_KEYS)
+        if variable is None and tkey is not None and ukey is not None \
+                and mat[tkey].dtype.kind in "iuf":
+            nkey = _find(list(mat), ("unit_names",))
+            names = None
+            if nkey is not None:
+                names = [str(np.ravel(n)[0]) if isinstance(n, np.ndarray) and n.size else str(n)
+                         for n in np.ravel(mat[nkey])]
+            st = spiketrains_from_arrays(np.ravel(mat[tkey]) * scale, np.ravel(mat[ukey]),
+                                         unit_names=names, t_start=t_start, t_stop=t_stop,
+                                         path=path)
+            return self.spike_recording(st, path, params, packages=packages,
+                                        skipped=[k for k in mat if k not in (tkey, ukey, nkey)])
+
+        if variable is None:
+            variable = "spikes" if "spikes" in mat else (next(iter(mat)) if len(mat) == 1 else None)
+        if variable is None or variable not in mat:
+            raise FormatError(
+                f"holds variables {sorted(mat)}; expected flat spike times + unit ids (e.g. "
+                "'times' and 'unit_ids') or a nested struct variable such as 'spikes' (pass "
+                "variable=)",
+                path=path)
+        times, labels, ranges, empty = _nested_units(mat[variable], path, variable)
+        if t_start is None and ranges:
+            t_start = min(r[0] for r in ranges) * scale
+        if t_stop is None and ranges:
+            t_stop = max(r[1] for r in ranges) * scale
+        all_t = np.concatenate(list(times.values())) * scale
+        # a timerange narrower than the spikes would be inconsistent; widen rather than fail
+        if t_start is not None and all_t.min() < t_start:
+            t_start = float(all_t.min())
+        if t_stop is not None and all_t.max() > t_stop:
+            t_stop = float(all_t.max())
+        st = SpikeTrains.from_unit_times({k: v * scale for k, v in times.items()}, labels=labels,
+                                         t_start=t_start, t_stop=t_stop)
+        if any(labels.values()):
+            st.units["tetrode"] = [int(lbl[2:]) for lbl in st.units["label"]]
+        return self.spike_recording(st, path, params, packages=packages,
+                                    skipped=[k for k in mat if k != variable]
+                                    + [f"{variable}:{u} (no spikes)" for u in empty])
+
+
+_MAT = SpikeMATReader()
+
+
 @verbose
 def read_spike_mat(
     path: str | os.PathLike,
@@ -477,59 +587,8 @@ def read_spike_mat(
     >>> rec.spikes["units"]  # doctest: +SKIP
     <SpikeTrains 'units' | 31 units, 28829 spikes, 4397–6365.27 s>
     """
-    from scipy.io.matlab import MatReadError
-
-    path = Path(path)
-    _check_file(path)
-    scale = _scale(time_unit, rate, path)
-    params = {"variable": variable, "time_unit": time_unit, "rate": rate, "t_start": t_start,
-              "t_stop": t_stop}
-    try:
-        mat = {k: v for k, v in safe_loadmat(path).items() if not k.startswith("__")}
-        packages: tuple[str, ...] = ("scipy",)
-    except NotImplementedError:  # v7.3 = HDF5
-        mat, packages = _read_mat_v73(path, allow_external), ("h5py",)
-    except (ValueError, OSError, TypeError, MatReadError) as exc:
-        raise FormatError(f"could not be read as a MATLAB file ({type(exc).__name__}: {exc})",
-                          path=path) from exc
-    tkey, ukey = _find(list(mat), TIME_KEYS), _find(list(mat), UNIT_KEYS)
-    if variable is None and tkey is not None and ukey is not None \
-            and mat[tkey].dtype.kind in "iuf":
-        nkey = _find(list(mat), ("unit_names",))
-        names = None
-        if nkey is not None:
-            names = [str(np.ravel(n)[0]) if isinstance(n, np.ndarray) and n.size else str(n)
-                     for n in np.ravel(mat[nkey])]
-        st = spiketrains_from_arrays(np.ravel(mat[tkey]) * scale, np.ravel(mat[ukey]),
-                                     unit_names=names, t_start=t_start, t_stop=t_stop, path=path)
-        return _recording(st, path, "neurodata.io.read_spike_mat", params, packages,
-                          skipped=[k for k in mat if k not in (tkey, ukey, nkey)])
-
-    if variable is None:
-        variable = "spikes" if "spikes" in mat else (next(iter(mat)) if len(mat) == 1 else None)
-    if variable is None or variable not in mat:
-        raise FormatError(
-            f"holds variables {sorted(mat)}; expected flat spike times + unit ids (e.g. 'times' "
-            "and 'unit_ids') or a nested struct variable such as 'spikes' (pass variable=)",
-            path=path)
-    times, labels, ranges, empty = _nested_units(mat[variable], path, variable)
-    if t_start is None and ranges:
-        t_start = min(r[0] for r in ranges) * scale
-    if t_stop is None and ranges:
-        t_stop = max(r[1] for r in ranges) * scale
-    all_t = np.concatenate(list(times.values())) * scale
-    # a timerange narrower than the spikes would be inconsistent; widen rather than fail
-    if t_start is not None and all_t.min() < t_start:
-        t_start = float(all_t.min())
-    if t_stop is not None and all_t.max() > t_stop:
-        t_stop = float(all_t.max())
-    st = SpikeTrains.from_unit_times({k: v * scale for k, v in times.items()}, labels=labels,
-                                     t_start=t_start, t_stop=t_stop)
-    if any(labels.values()):
-        st.units["tetrode"] = [int(lbl[2:]) for lbl in st.units["label"]]
-    return _recording(st, path, "neurodata.io.read_spike_mat", params, packages,
-                      skipped=[k for k in mat if k != variable]
-                      + [f"{variable}:{u} (no spikes)" for u in empty])
+    return _MAT(path, variable=variable, time_unit=time_unit, rate=rate, t_start=t_start,
+                t_stop=t_stop, allow_external=allow_external)
 
 
 # ---------------------------------------------------------------------------- registration
@@ -575,13 +634,6 @@ def _sniff_mat(path: Path) -> bool:
                                  and _find(names, UNIT_KEYS) is not None)
 
 
-register_reader(ReaderSpec(
-    "spike times (NPZ)", (".npz",), "spikes", read_spike_npz, "numpy.load",
-    "spike times (s) + unit ids, or one array per unit", sniff=_sniff_npz))
-register_reader(ReaderSpec(
-    "spike times (CSV)", (".csv", ".tsv"), "spikes", read_spike_csv, "pandas.read_csv",
-    "one row per spike: time (s), unit", sniff=_sniff_csv))
-register_reader(ReaderSpec(
-    "spike times (MAT)", (".mat",), "spikes", read_spike_mat, "scipy.io.loadmat / h5py",
-    "flat times + unit ids, or nested tetrode → unit structs (nelpy spikes.mat): unit names "
-    "tt01_u02, tetrode labels, time range", sniff=_sniff_mat))
+register(_NPZ)
+register(_CSV)
+register(_MAT)
