@@ -13,11 +13,16 @@ from ...celegans_names import NEURONS_302, normalize_neuron_name
 from ...connectivity import Connectivity
 from ...errors import FormatError, MissingFileError
 from ...log import logger, verbose
-from ...provenance import make_provenance
 from ...recording import Recording
+from .._base import Reader, register
 from ._common import SPECIES
 
-__all__ = ["connectome_from_edges", "load_connectome", "read_connectome", "attach_connectome"]
+__all__ = ["connectome_from_edges", "load_connectome", "read_connectome", "attach_connectome",
+           "ConnectomeReader", "connectome_reader", "register_connectome"]
+
+#: The reader of each connectome file type, filled by the format modules
+#: (``nemanode``, ``varshney``, ``cook2019``) when they register.
+_BY_FORMAT: dict[str, ConnectomeReader] = {}
 
 
 def _cell_name(cell: Any) -> str:
@@ -114,6 +119,57 @@ def _connectome_format(path: Path) -> str:
                       "(.xlsx)", path=path)
 
 
+class ConnectomeReader(Reader):
+    """Base of the structural-connectome readers: a file of edges → a Recording with
+    ``connectivity`` ``chemical`` and ``electrical`` (no signals).
+
+    A format supplies :meth:`edges` (``{"chemical": [(pre, post, w), ...],
+    "electrical": [...]}`` in the source's cell names); the node list, the
+    :class:`~neurodata.Connectivity` objects and the recording are built here.
+    """
+
+    modality = "structural connectome (C. elegans)"
+    loader = "neurodata.io.read_connectome"
+    #: the file-type code of :func:`_connectome_format`
+    file_type: str = ""
+
+    def edges(self, path: Path, sex: str) -> dict[str, list[tuple[str, str, float]]]:
+        """The file's chemical and electrical edges."""
+        raise NotImplementedError
+
+    def connectivity(self, path: Path, *, neurons_only: bool = True,
+                     sex: str = "hermaphrodite") -> dict[str, Connectivity]:
+        """``{"chemical": ..., "electrical": ...}`` on one node list (see
+        :func:`load_connectome`)."""
+        edges = self.edges(path, sex)
+        nodes = _node_list(edges.values(), neurons_only)
+        return {kind: connectome_from_edges(e, kind=kind, nodes=nodes)
+                for kind, e in edges.items()}
+
+    def read(self, path: Path, *, neurons_only: bool = True,
+             sex: str = "hermaphrodite") -> Recording:
+        conns = self.connectivity(path, neurons_only=neurons_only, sex=sex)
+        for c in conns.values():
+            logger.info("%s: %r", path.name, c)
+        return self.recording(path=path, connectivity=conns,
+                              subject={"id": "connectome", "species": SPECIES, "sex": sex},
+                              session={"id": path.stem, "description": "structural connectome"},
+                              parameters={"neurons_only": neurons_only, "sex": sex})
+
+
+def register_connectome(reader: ConnectomeReader) -> ConnectomeReader:
+    """Register a connectome reader for ``nd.load`` and for its file type here."""
+    _BY_FORMAT[reader.file_type] = register(reader)
+    return reader
+
+
+def connectome_reader(path: str | os.PathLike) -> ConnectomeReader:
+    """The reader for a connectome file, by its extension (``.json``, ``.csv``, ``.xlsx``)."""
+    from . import cook2019, nemanode, varshney  # noqa: F401  (they fill _BY_FORMAT)
+
+    return _BY_FORMAT[_connectome_format(Path(path))]
+
+
 def load_connectome(
     path: str | os.PathLike,
     *,
@@ -159,19 +215,7 @@ def load_connectome(
     path = Path(path)
     if not path.exists():
         raise MissingFileError("no such file; check the path", path=path)
-    from .cook2019 import cook_xlsx_edges as _cook_xlsx_edges
-    from .nemanode import nemanode_edges as _nemanode_edges
-    from .varshney import varshney_edges as _varshney_edges
-
-    fmt = _connectome_format(path)
-    if fmt == "cook_xlsx":
-        edges = _cook_xlsx_edges(path, sex)
-    elif fmt == "varshney_csv":
-        edges = _varshney_edges(path)
-    else:
-        edges = _nemanode_edges(path)
-    nodes = _node_list(edges.values(), neurons_only)
-    return {kind: connectome_from_edges(e, kind=kind, nodes=nodes) for kind, e in edges.items()}
+    return connectome_reader(path).connectivity(path, neurons_only=neurons_only, sex=sex)
 
 
 @verbose
@@ -195,16 +239,9 @@ def read_connectome(
     ['chemical', 'electrical']
     """
     path = Path(path)
-    conns = load_connectome(path, neurons_only=neurons_only, sex=sex)
-    for c in conns.values():
-        logger.info("%s: %r", path.name, c)
-    prov = make_provenance(sources=[path], loader="neurodata.io.read_connectome",
-                           parameters={"neurons_only": neurons_only, "sex": sex},
-                           packages=("openpyxl",) if path.suffix.lower() == ".xlsx" else ())
-    return Recording(connectivity=conns, subject={"id": "connectome", "species": SPECIES,
-                                                  "sex": sex},
-                     session={"id": path.stem, "description": "structural connectome"},
-                     provenance=prov)
+    if not path.exists():
+        raise MissingFileError("no such file; check the path", path=path)
+    return connectome_reader(path)(path, neurons_only=neurons_only, sex=sex)
 
 
 def attach_connectome(

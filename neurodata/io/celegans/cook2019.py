@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import FormatError
-from .._registry import ReaderSpec, register_reader
-from .connectome import read_connectome
+from .connectome import ConnectomeReader, register_connectome
 
-__all__ = ["cook_xlsx_edges"]
+__all__ = ["Cook2019Reader", "cook_xlsx_edges"]
 
 
 def _matrix_edges(rows: list[tuple], path: Path, sheet: str) -> list[tuple[str, str, float]]:
@@ -73,7 +72,22 @@ def _sniff_cook(path: Path) -> bool:
     return "chemical" in book and "gap jn" in book
 
 
-register_reader(ReaderSpec(
-    "Cook 2019 SI5 (XLSX)", (".xlsx",), "structural connectome (C. elegans)", read_connectome,
-    "openpyxl", "hermaphrodite (or male) chemical and symmetric gap-junction matrices "
-    "(EM serial sections)", sniff=_sniff_cook))
+class Cook2019Reader(ConnectomeReader):
+    """Cook et al. (2019) SI 5 workbooks (see :func:`neurodata.io.load_connectome`)."""
+
+    name = "Cook 2019 SI5 (XLSX)"
+    extensions = (".xlsx",)
+    library = "openpyxl"
+    keeps = ("hermaphrodite (or male) chemical and symmetric gap-junction matrices "
+             "(EM serial sections)")
+    packages = ("openpyxl",)
+    file_type = "cook_xlsx"
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_cook(path)
+
+    def edges(self, path: Path, sex: str) -> dict[str, list[tuple[str, str, float]]]:
+        return cook_xlsx_edges(path, sex)
+
+
+register_connectome(Cook2019Reader())

@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import FormatError
-from .._registry import ReaderSpec, register_reader
 from ._common import head, read_json
-from .connectome import read_connectome
+from .connectome import ConnectomeReader, register_connectome
 
-__all__ = ["nemanode_edges"]
+__all__ = ["NemaNodeReader", "nemanode_edges"]
 
 
 def nemanode_edges(path: Path) -> dict[str, list[tuple[str, str, float]]]:
@@ -37,7 +36,21 @@ def _sniff_nemanode(path: Path) -> bool:
     return all(f'"{k}"' in text for k in ("pre", "post", "typ"))
 
 
-register_reader(ReaderSpec(
-    "NemaNode connectome (JSON)", (".json",), "structural connectome (C. elegans)",
-    read_connectome, "json", "chemical (directed) and gap-junction (symmetric) synapse counts "
-    "over the 302 canonical neurons", sniff=_sniff_nemanode))
+class NemaNodeReader(ConnectomeReader):
+    """NemaNode connectome (JSON) files (see :func:`neurodata.io.load_connectome`)."""
+
+    name = "NemaNode connectome (JSON)"
+    extensions = (".json",)
+    library = "json"
+    keeps = ("chemical (directed) and gap-junction (symmetric) synapse counts over the 302 "
+             "canonical neurons")
+    file_type = "nemanode_json"
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_nemanode(path)
+
+    def edges(self, path: Path, sex: str) -> dict[str, list[tuple[str, str, float]]]:
+        return nemanode_edges(path)
+
+
+register_connectome(NemaNodeReader())

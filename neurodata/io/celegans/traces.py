@@ -13,13 +13,12 @@ from ...celegans_names import normalize_neuron_name
 from ...channels import make_channels
 from ...errors import FormatError
 from ...log import logger, verbose, warn
-from ...provenance import make_provenance
 from ...recording import Recording
 from ...timeseries import TimeSeries
-from .._registry import ReaderSpec, register_reader
+from .._base import Reader, register
 from ._common import SPECIES, head, read_json
 
-__all__ = ["read_celegans_traces"]
+__all__ = ["read_celegans_traces", "CelegansTracesReader"]
 
 # Relative deviation from a uniform grid (in samples) below which timestamps are
 # treated as regular: floating-point noise from JSON round trips is far smaller.
@@ -42,6 +41,93 @@ def _neuron_channels(source_names: Sequence[str], unit: str):
             seen.add(canon)
     return make_channels(names, types="neuron", units=unit, labels=labels,
                          source_name=[str(s) for s in source_names]), n_unk
+
+
+class CelegansTracesReader(Reader):
+    """Whole-brain *C. elegans* traces as JSON (see :func:`read_celegans_traces`)."""
+
+    name = "C. elegans traces (JSON)"
+    extensions = (".json",)
+    modality = "calcium imaging (C. elegans)"
+    library = "json"
+    keeps = ("traces as stored, time stamps (rate if uniform), neuron names mapped onto the 302 "
+             "canonical names (unidentified kept as unk_###)")
+    loader = "neurodata.io.read_celegans_traces"
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_traces(path)
+
+    def read(self, path: Path, *,
+             neuron_names: str | os.PathLike | Sequence[str] | None = None) -> Recording:
+        doc = read_json(path)
+        expected = "a JSON list of [time_s, [value, ...]] pairs"
+        if not isinstance(doc, list) or not doc:
+            raise FormatError(f"expected {expected}; found {type(doc).__name__} "
+                              f"{'(empty)' if isinstance(doc, list) else ''}", path=path)
+        times, rows = [], []
+        for i, item in enumerate(doc):
+            if (not isinstance(item, list | tuple) or len(item) != 2
+                    or not isinstance(item[1], list | tuple)):
+                raise FormatError(f"entry {i} is {str(item)[:60]!r}; expected {expected}",
+                                  path=path)
+            times.append(item[0])
+            rows.append(item[1])
+        widths = {len(r) for r in rows}
+        if len(widths) != 1:
+            raise FormatError(f"rows have different numbers of values {sorted(widths)[:5]}; "
+                              "expected one value per neuron in every row", path=path)
+        try:
+            t = np.asarray(times, dtype=np.float64)
+            data = np.asarray(rows, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise FormatError(f"non-numeric time or value ({exc}); expected {expected}",
+                              path=path) from exc
+        n_neurons = data.shape[1]
+
+        sources = [path]
+        if neuron_names is None:
+            candidate = path.with_name("neurons.json")
+            if candidate.exists():
+                neuron_names = candidate
+        if neuron_names is None:
+            warn(f"{path}: no neuron names given and no neurons.json beside it; all "
+                 f"{n_neurons} neurons are labelled unidentified")
+            names: list[str] = [""] * n_neurons
+        else:
+            if isinstance(neuron_names, str | os.PathLike):
+                npath = Path(neuron_names)
+                listed = read_json(npath)
+                sources.append(npath)
+            else:
+                npath, listed = None, list(neuron_names)
+            if not isinstance(listed, list) or len(listed) < n_neurons:
+                raise FormatError(
+                    f"names {len(listed) if isinstance(listed, list) else type(listed).__name__} "
+                    f"neurons; the traces have {n_neurons} columns - expected a list of at least "
+                    f"{n_neurons} names", path=npath or path)
+            names = [str(n) for n in listed[:n_neurons]]
+        channels, n_unk = _neuron_channels(names, "a.u.")
+        logger.info("%s: %d volumes x %d neurons, %d unidentified", path, len(t), n_neurons, n_unk)
+
+        kwargs: dict[str, Any]
+        if len(t) > 1:
+            dt = (t[-1] - t[0]) / (len(t) - 1)
+            grid = t[0] + dt * np.arange(len(t))
+            regular = dt > 0 and np.max(np.abs(t - grid)) <= _REGULAR_TOL * dt
+        else:
+            regular, dt = False, 0.0
+        kwargs = {"rate": 1.0 / dt, "t0": float(t[0])} if regular else {"timestamps": t}
+        ts = TimeSeries(data, channels=channels, modality="calcium", name="calcium",
+                        attrs={"source": "whole-brain traces (JSON)",
+                               "n_unidentified": n_unk}, **kwargs)
+        return self.recording([ts], path=path, sources=sources,
+                              subject={"id": "unknown", "species": SPECIES},
+                              session={"id": path.stem},
+                              parameters={"neuron_names": None if neuron_names is None
+                                          else str(neuron_names) if npath else names})
+
+
+_READER = CelegansTracesReader()
 
 
 @verbose
@@ -89,72 +175,7 @@ def read_celegans_traces(
     >>> rec.timeseries["calcium"].channels["name"][:3].tolist()  # doctest: +SKIP
     ['SAADR', 'IL1R', 'AWAR']
     """
-    path = Path(path)
-    doc = read_json(path)
-    expected = "a JSON list of [time_s, [value, ...]] pairs"
-    if not isinstance(doc, list) or not doc:
-        raise FormatError(f"expected {expected}; found {type(doc).__name__} "
-                          f"{'(empty)' if isinstance(doc, list) else ''}", path=path)
-    times, rows = [], []
-    for i, item in enumerate(doc):
-        if (not isinstance(item, list | tuple) or len(item) != 2
-                or not isinstance(item[1], list | tuple)):
-            raise FormatError(f"entry {i} is {str(item)[:60]!r}; expected {expected}", path=path)
-        times.append(item[0])
-        rows.append(item[1])
-    widths = {len(r) for r in rows}
-    if len(widths) != 1:
-        raise FormatError(f"rows have different numbers of values {sorted(widths)[:5]}; "
-                          "expected one value per neuron in every row", path=path)
-    try:
-        t = np.asarray(times, dtype=np.float64)
-        data = np.asarray(rows, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise FormatError(f"non-numeric time or value ({exc}); expected {expected}",
-                          path=path) from exc
-    n_neurons = data.shape[1]
-
-    sources = [path]
-    if neuron_names is None:
-        candidate = path.with_name("neurons.json")
-        if candidate.exists():
-            neuron_names = candidate
-    if neuron_names is None:
-        warn(f"{path}: no neuron names given and no neurons.json beside it; all "
-             f"{n_neurons} neurons are labelled unidentified")
-        names: list[str] = [""] * n_neurons
-    else:
-        if isinstance(neuron_names, str | os.PathLike):
-            npath = Path(neuron_names)
-            listed = read_json(npath)
-            sources.append(npath)
-        else:
-            npath, listed = None, list(neuron_names)
-        if not isinstance(listed, list) or len(listed) < n_neurons:
-            raise FormatError(
-                f"names {len(listed) if isinstance(listed, list) else type(listed).__name__} "
-                f"neurons; the traces have {n_neurons} columns - expected a list of at least "
-                f"{n_neurons} names", path=npath or path)
-        names = [str(n) for n in listed[:n_neurons]]
-    channels, n_unk = _neuron_channels(names, "a.u.")
-    logger.info("%s: %d volumes x %d neurons, %d unidentified", path, len(t), n_neurons, n_unk)
-
-    kwargs: dict[str, Any]
-    if len(t) > 1:
-        dt = (t[-1] - t[0]) / (len(t) - 1)
-        grid = t[0] + dt * np.arange(len(t))
-        regular = dt > 0 and np.max(np.abs(t - grid)) <= _REGULAR_TOL * dt
-    else:
-        regular, dt = False, 0.0
-    kwargs = {"rate": 1.0 / dt, "t0": float(t[0])} if regular else {"timestamps": t}
-    ts = TimeSeries(data, channels=channels, modality="calcium", name="calcium",
-                    attrs={"source": "whole-brain traces (JSON)",
-                           "n_unidentified": n_unk}, **kwargs)
-    prov = make_provenance(sources=sources, loader="neurodata.io.read_celegans_traces",
-                           parameters={"neuron_names": None if neuron_names is None
-                                       else str(neuron_names) if npath else names})
-    return Recording([ts], subject={"id": "unknown", "species": SPECIES},
-                     session={"id": path.stem}, provenance=prov)
+    return _READER(path, neuron_names=neuron_names)
 
 
 def _sniff_traces(path: Path) -> bool:
@@ -162,7 +183,4 @@ def _sniff_traces(path: Path) -> bool:
     return text.startswith("[") and text[1:].lstrip().startswith("[")
 
 
-register_reader(ReaderSpec(
-    "C. elegans traces (JSON)", (".json",), "calcium imaging (C. elegans)", read_celegans_traces,
-    "json", "traces as stored, time stamps (rate if uniform), neuron names mapped onto the 302 "
-    "canonical names (unidentified kept as unk_###)", sniff=_sniff_traces))
+register(_READER)

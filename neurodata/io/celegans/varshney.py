@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import FormatError
-from .._registry import ReaderSpec, register_reader
 from ._common import head
-from .connectome import read_connectome
+from .connectome import ConnectomeReader, register_connectome
 
-__all__ = ["varshney_edges"]
+__all__ = ["VarshneyReader", "varshney_edges"]
 
 
 def varshney_edges(path: Path) -> dict[str, list[tuple[str, str, float]]]:
@@ -48,7 +47,20 @@ def _sniff_varshney(path: Path) -> bool:
     return "Neuron 1" in first and "Neuron 2" in first and "Type" in first
 
 
-register_reader(ReaderSpec(
-    "WormAtlas NeuronConnect (CSV)", (".csv",), "structural connectome (C. elegans)",
-    read_connectome, "pandas.read_csv", "S+Sp chemical counts (directed), EJ gap junctions "
-    "(symmetric); NMJ skipped", sniff=_sniff_varshney))
+class VarshneyReader(ConnectomeReader):
+    """WormAtlas NeuronConnect (CSV) files (see :func:`neurodata.io.load_connectome`)."""
+
+    name = "WormAtlas NeuronConnect (CSV)"
+    extensions = (".csv",)
+    library = "pandas.read_csv"
+    keeps = "S+Sp chemical counts (directed), EJ gap junctions (symmetric); NMJ skipped"
+    file_type = "varshney_csv"
+
+    def sniff(self, path: Path) -> bool:
+        return _sniff_varshney(path)
+
+    def edges(self, path: Path, sex: str) -> dict[str, list[tuple[str, str, float]]]:
+        return varshney_edges(path)
+
+
+register_connectome(VarshneyReader())
