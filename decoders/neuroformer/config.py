@@ -33,13 +33,21 @@ __all__ = ["DataSection", "TokenSection", "ModelSection", "TrainSection", "Gener
 
 @dataclass
 class DataSection:
-    """Which recording and blocks: ``source`` is ``"spikes"`` or ``"calcium"``."""
+    """Which recording and blocks: ``source`` is ``"spikes"`` or ``"calcium"``.
+
+    ``behaviour`` names the timeseries block decoded (the target, averaged over each
+    current window); ``behaviour_input`` a timeseries block the model reads as a
+    cross-attention input, from the past window only (it may be the same block: decoding
+    then uses past behaviour + spikes, never the window's own values).  Off when unset.
+    """
 
     recording: str = ""
     source: str = "spikes"
     block: str | None = None
     behaviour: str | None = None
     behaviour_channels: list[str] | None = None
+    behaviour_input: str | None = None
+    behaviour_input_channels: list[str] | None = None
     stimulus: str | None = None
     interval: list[float] | None = None
     split: list[float] = field(default_factory=lambda: [0.7, 0.15, 0.15])
@@ -60,6 +68,7 @@ class TokenSection:
     block_size: int = 64
     max_past: int = 128
     stimulus_steps: int = 4
+    behaviour_steps: int = 4
 
 
 @dataclass
@@ -190,6 +199,16 @@ def config_from_dict(raw: dict[str, Any], *, path: str | Path | None = None) -> 
     if cfg.generate.condition not in ("generated", "real"):
         raise NeuroformerError(f"generate.condition must be 'generated' or 'real'; got "
                                f"{cfg.generate.condition!r}", path=path)
+    if cfg.tokens.behaviour_steps < 1 or cfg.tokens.stimulus_steps < 1:
+        raise NeuroformerError(f"tokens.behaviour_steps and tokens.stimulus_steps must be >= 1; "
+                               f"got {cfg.tokens.behaviour_steps}, {cfg.tokens.stimulus_steps}",
+                               path=path)
+    if cfg.data.behaviour_input_channels and not cfg.data.behaviour_input:
+        raise NeuroformerError("data.behaviour_input_channels needs data.behaviour_input (the "
+                               "timeseries block to read them from)", path=path)
+    if cfg.data.behaviour_input and not cfg.tokens.past_window:
+        raise NeuroformerError("data.behaviour_input reads the past window; set "
+                               "tokens.past_window > 0", path=path)
     if len(cfg.data.split) not in (2, 3):
         raise NeuroformerError(f"data.split lists 2 or 3 fractions (train, validation[, "
                                f"test]); got {cfg.data.split}", path=path)

@@ -46,6 +46,8 @@ class Neuroformer(BaseEstimator):
         Past-window context in tokens.
     behaviour : {"regression", "classification", None}, default="regression"
         Head for the windows' behaviour targets (ignored when they carry none).
+        Windows that carry a behaviour *input* (``make_windows(behaviour_input=...)``,
+        past window only) get a behaviour cross-attention layer in every decoder block.
     contrastive : bool, default=True
         InfoNCE between the pooled neural embedding and the stimulus (or, without a
         stimulus, the behaviour) embedding.
@@ -152,6 +154,9 @@ class Neuroformer(BaseEstimator):
             else:
                 raise NeuroformerError(f"behaviour must be 'regression', 'classification' or "
                                        f"None; got {self.behaviour!r}")
+        n_in = steps = 0
+        if w.behaviour_input is not None:
+            steps, n_in = (int(v) for v in w.behaviour_input.shape[1:])
         con = None
         if self.contrastive:
             con = "stimulus" if stim_kind else ("behaviour" if n_beh else None)
@@ -162,6 +167,7 @@ class Neuroformer(BaseEstimator):
             n_layer=self.n_layer, n_past_layer=self.n_past_layer, dropout=self.dropout,
             stimulus_kind=stim_kind,
             stimulus_shape=stim_shape, n_behaviour=n_beh, behaviour_classes=classes,
+            n_behaviour_input=n_in, behaviour_input_steps=steps,
             contrastive_with=con, neuron_attention=bool(self.neuron_attention),
             temperature=self.temperature, loss_weights=lw)
 
@@ -262,6 +268,14 @@ class Neuroformer(BaseEstimator):
                     f"({len(old.get('units', []))} units vs {len(self.units_)})",
                     path=Path(self.checkpoint_dir) / "last.pt")
         self.net_ = NeuroformerNet(self.config_)
+        if self.config_.n_behaviour_input:
+            # standardize the behaviour input with the training windows' observed bins
+            x = windows.behaviour_input[windows.behaviour_input_mask]
+            if x.size == 0:
+                raise NeuroformerError("the behaviour input has no sample in the training "
+                                       "windows' past; check its timeline")
+            self.net_.beh_in_loc.copy_(torch.as_tensor(x.mean(0)))
+            self.net_.beh_in_scale.copy_(torch.as_tensor(x.std(0) + 1e-6))
         self.history_ = train_network(
             self.net_, self._standardized(windows),
             None if val is None else self._standardized(val), self._train_config(),

@@ -10,7 +10,7 @@ window.  The past context of each window is either
 * ``condition="real"``: the recorded past window (one-window-ahead prediction; all windows
   then run in parallel).
 
-Stimulus inputs come from the real windows.  With ``use_cache=True`` every attention
+Stimulus and behaviour inputs come from the real windows.  With ``use_cache=True`` every attention
 layer keeps its keys and values, so each new token costs one position instead of the
 whole prefix; results are identical to ``use_cache=False`` for the same random state.
 A window that reaches the model's context (``block_size``) continues in a new chunk that
@@ -72,11 +72,13 @@ def _pad(seqs: list[np.ndarray], device) -> tuple[torch.Tensor, torch.Tensor]:
 @torch.no_grad()
 def generate_windows(net, past_ids, past_dts, stimulus, *, n_win: int, max_tokens: int,
                       temperature, top_k, top_p, use_cache, generator, device,
-                      stop_at_eos: bool = True):
+                      stop_at_eos: bool = True, behaviour_input=None,
+                      behaviour_input_mask=None):
     """Generate one window for each of B contexts; returns lists of (ids, offsets).
 
     ``stop_at_eos=False`` forbids EOS so that exactly ``max_tokens`` tokens are drawn (for
-    timing the decoder at a fixed length).
+    timing the decoder at a fixed length).  ``behaviour_input`` (B, steps, channels) and
+    its mask are the past-window behaviour bins of models built with that input.
     """
     b = len(past_ids)
     pid, pmask = _pad(past_ids, device)
@@ -84,6 +86,12 @@ def generate_windows(net, past_ids, past_dts, stimulus, *, n_win: int, max_token
     batch = {"past_id": pid, "past_dt": pdt, "past_mask": pmask}
     if stimulus is not None:
         batch["stimulus"] = torch.as_tensor(stimulus, dtype=torch.float32, device=device)
+    if behaviour_input is not None:
+        batch["behaviour_input"] = torch.as_tensor(behaviour_input, dtype=torch.float32,
+                                                   device=device)
+        if behaviour_input_mask is not None:
+            batch["behaviour_input_mask"] = torch.as_tensor(behaviour_input_mask,
+                                                            dtype=torch.bool, device=device)
     mem = net.encode_memory(batch)
     block = net.config.block_size
     last_id = torch.full((b, 1), SOS, dtype=torch.long, device=device)
@@ -140,6 +148,14 @@ def generate_windows(net, past_ids, past_dts, stimulus, *, n_win: int, max_token
         keep = (ids[i] >= N_SPECIAL) & (dts[i] >= N_SPECIAL)
         res.append((ids[i][keep], dts[i][keep] - N_SPECIAL))
     return res
+
+
+def _behaviour_rows(w: TokenWindows, rows: list[int]) -> dict[str, Any]:
+    """The recorded past-window behaviour inputs of chunks ``rows`` (none without)."""
+    if w.behaviour_input is None:
+        return {}
+    return {"behaviour_input": w.behaviour_input[rows],
+            "behaviour_input_mask": w.behaviour_input_mask[rows]}
 
 
 def _prompt(windows: TokenWindows, n_past: int) -> tuple[np.ndarray, np.ndarray]:
@@ -213,9 +229,11 @@ def generate_samples(model: Any, windows: TokenWindows, *, n_samples: int = 1,
         jobs = [(k, s) for k in range(len(w)) for s in range(n_samples)]
         for j0 in range(0, len(jobs), batch_size):
             part = jobs[j0:j0 + batch_size]
-            stim = None if w.stimulus is None else w.stimulus[[k for k, _ in part]]
+            rows = [k for k, _ in part]
+            stim = None if w.stimulus is None else w.stimulus[rows]
             res = generate_windows(net, [w.past_ids[k] for k, _ in part],
-                                    [w.past_dts[k] for k, _ in part], stim, **kw)
+                                    [w.past_dts[k] for k, _ in part], stim, **kw,
+                                    **_behaviour_rows(w, rows))
             for (k, s), (ids, offs) in zip(part, res, strict=True):
                 ticks[s].append(offs + start_tick[k])
                 units[s].append(ids)
@@ -234,7 +252,8 @@ def generate_samples(model: Any, windows: TokenWindows, *, n_samples: int = 1,
                 pids.append(hu[sel][o][-max_past:])
                 pdts.append((ht[sel][o] - lo + N_SPECIAL)[-max_past:])
             stim = None if w.stimulus is None else np.repeat(w.stimulus[k:k + 1], n_samples, 0)
-            res = generate_windows(net, pids, pdts, stim, **kw)
+            res = generate_windows(net, pids, pdts, stim, **kw,
+                                    **_behaviour_rows(w, [k] * n_samples))
             for s, (ids, offs) in enumerate(res):
                 hist_t[s].append(offs + start_tick[k])
                 hist_u[s].append(ids)

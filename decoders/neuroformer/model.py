@@ -7,7 +7,9 @@ Neuroformer), written from the paper's description:
 * the **past window** is encoded by ``n_layer`` self-attention blocks;
 * each of the ``n_layer`` **decoder** blocks lets the current window cross-attend to the
   encoded past, then to the other modalities (stimulus features, or frames through a
-  small 3-D convolution; optional), then runs causal self-attention and an MLP;
+  small 3-D convolution; optional), then to the behaviour time series of the past window
+  (a linear projection of each bin's samples + a learned embedding of its time in the
+  past window; optional), then runs causal self-attention and an MLP;
 * two heads predict the **next** token's neuron ID and time offset (the offset head also
   sees the embedding of the ID it is predicting for, so ``P(id, dt) = P(id) P(dt | id)``);
 * optional behaviour head (regression or classification) on the pooled current window;
@@ -49,6 +51,9 @@ class NeuroformerConfig:
     ``stimulus_shape`` is ``(n_steps, n_features)`` for feature tokens or
     ``(n_steps, H, W)`` for frames (``stimulus_kind="frames"``).  ``n_behaviour`` > 0
     adds a regression head, ``behaviour_classes`` > 0 a classification head.
+    ``n_behaviour_input`` > 0 adds a cross-attention input of ``behaviour_input_steps``
+    past-window bins of that many behaviour channels (standardized inside the network
+    with the training windows' mean and standard deviation).
     """
 
     id_vocab_size: int
@@ -64,6 +69,8 @@ class NeuroformerConfig:
     stimulus_shape: tuple[int, ...] | None = None
     n_behaviour: int = 0
     behaviour_classes: int = 0
+    n_behaviour_input: int = 0
+    behaviour_input_steps: int = 0
     contrastive_with: str | None = None  # "stimulus" | "behaviour" | None
     neuron_attention: bool = False
     temperature: float = 0.5
@@ -91,6 +98,10 @@ class NeuroformerConfig:
         if self.contrastive_with not in (None, "stimulus", "behaviour"):
             raise NeuroformerError("contrastive_with must be None, 'stimulus' or 'behaviour'; "
                                    f"got {self.contrastive_with!r}")
+        if (self.n_behaviour_input > 0) != (self.behaviour_input_steps > 0):
+            raise NeuroformerError(
+                "a behaviour input needs both n_behaviour_input and behaviour_input_steps "
+                f"> 0; got {self.n_behaviour_input} and {self.behaviour_input_steps}")
         unknown = set(self.loss_weights) - set(DEFAULT_LOSS_WEIGHTS)
         if unknown:
             raise NeuroformerError(f"unknown loss weight(s) {sorted(unknown)}; allowed: "
@@ -171,19 +182,23 @@ class EncoderBlock(nn.Module):
 
 
 class DecoderBlock(nn.Module):
-    """Cross-attention to the past, to other modalities, causal self-attention, MLP."""
+    """Cross-attention to the past, to the stimulus, to behaviour; causal self-attention;
+    MLP."""
 
-    def __init__(self, n_embd: int, n_head: int, dropout: float, modal: bool):
+    def __init__(self, n_embd: int, n_head: int, dropout: float, modal: bool,
+                 behav: bool = False):
         super().__init__()
         self.ln_past, self.ln_self, self.ln_mlp = (nn.LayerNorm(n_embd) for _ in range(3))
         self.past = Attention(n_embd, n_head, dropout)
         self.modal = Attention(n_embd, n_head, dropout) if modal else None
         self.ln_modal = nn.LayerNorm(n_embd) if modal else None
+        self.behav = Attention(n_embd, n_head, dropout) if behav else None
+        self.ln_behav = nn.LayerNorm(n_embd) if behav else None
         self.self_att = Attention(n_embd, n_head, dropout)
         self.mlp = _MLP(n_embd, dropout)
 
     def forward(self, x, past, past_mask, modal, modal_mask, *, cache=None,
-                need_weights=False):
+                need_weights=False, behav=None, behav_mask=None):
         c = cache if cache is not None else {}
         a, w_past = self.past(self.ln_past(x), past, key_mask=past_mask,
                               cache=c.setdefault("past", {}) if cache is not None else None,
@@ -192,6 +207,10 @@ class DecoderBlock(nn.Module):
         if self.modal is not None:
             a, _ = self.modal(self.ln_modal(x), modal, key_mask=modal_mask,
                               cache=c.setdefault("modal", {}) if cache is not None else None)
+            x = x + a
+        if self.behav is not None:
+            a, _ = self.behav(self.ln_behav(x), behav, key_mask=behav_mask,
+                              cache=c.setdefault("behav", {}) if cache is not None else None)
             x = x + a
         a, w_self = self.self_att(self.ln_self(x), causal=True,
                                   cache=c.setdefault("self", {}) if cache is not None else None,
@@ -258,7 +277,14 @@ class NeuroformerNet(nn.Module):
             self.stim_enc = FrameEncoder(e, c.stimulus_shape)
         if has_modal:
             self.stim_pos = nn.Parameter(torch.zeros(1, c.stimulus_shape[0], e))
-        self.decoder = nn.ModuleList(DecoderBlock(e, c.n_head, c.dropout, has_modal)
+        has_behav = c.n_behaviour_input > 0
+        if has_behav:
+            self.beh_in_enc = nn.Linear(c.n_behaviour_input, e)
+            self.beh_in_pos = nn.Parameter(torch.zeros(1, c.behaviour_input_steps, e))
+            # standardization of the input channels (set from the training windows)
+            self.register_buffer("beh_in_loc", torch.zeros(c.n_behaviour_input))
+            self.register_buffer("beh_in_scale", torch.ones(c.n_behaviour_input))
+        self.decoder = nn.ModuleList(DecoderBlock(e, c.n_head, c.dropout, has_modal, has_behav)
                                      for _ in range(c.n_layer))
         self.ln_f = nn.LayerNorm(e)
         self.head_id = nn.Linear(e, c.id_vocab_size)
@@ -321,7 +347,35 @@ class NeuroformerNet(nn.Module):
             m = torch.cat([self.null.expand(b, 1, -1), m], dim=1)
             mem["modal"] = m
             mem["modal_mask"] = torch.ones(m.shape[:2], dtype=torch.bool, device=m.device)
+        mem["behav"] = mem["behav_mask"] = None
+        if c.n_behaviour_input:
+            mem["behav"], mem["behav_mask"] = self.encode_behaviour_input(batch)
         return mem
+
+    def encode_behaviour_input(self, batch: dict[str, torch.Tensor]
+                               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Past-window behaviour bins → cross-attention memory ``(B, 1 + S, n_embd)`` and
+        its key mask (the first slot is the always-present null slot)."""
+        c = self.config
+        if "behaviour_input" not in batch:
+            raise NeuroformerError("this model was built with a behaviour input; the windows "
+                                   "carry none (make_windows(behaviour_input=...))")
+        x = batch["behaviour_input"]
+        want = (c.behaviour_input_steps, c.n_behaviour_input)
+        if x.ndim != 3 or tuple(x.shape[1:]) != want:
+            raise NeuroformerError(
+                f"behaviour input per window has shape {tuple(x.shape[1:])}; the model "
+                f"expects {want} (behaviour_steps, channels)")
+        b = x.shape[0]
+        ok = batch.get("behaviour_input_mask")
+        if ok is None:
+            ok = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        z = (x - self.beh_in_loc) / self.beh_in_scale
+        z = torch.where(ok[..., None], z, torch.zeros_like(z))
+        m = self.beh_in_enc(z) + self.beh_in_pos
+        m = torch.cat([self.null.expand(b, 1, -1), m], dim=1)
+        mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=x.device), ok], dim=1)
+        return m, mask
 
     def decode(self, x_id: torch.Tensor, x_dt: torch.Tensor, mem: dict[str, torch.Tensor], *,
                start: int = 0, cache: list | None = None, need_weights: bool = False):
@@ -341,7 +395,8 @@ class NeuroformerNet(nn.Module):
         for i, blk in enumerate(self.decoder):
             x, wp, ws = blk(x, mem["past"], mem["past_mask"], mem["modal"], mem["modal_mask"],
                             cache=None if cache is None else cache[i],
-                            need_weights=need_weights)
+                            need_weights=need_weights, behav=mem.get("behav"),
+                            behav_mask=mem.get("behav_mask"))
             weights.append((wp, ws))
         return self.ln_f(x), weights, raw
 

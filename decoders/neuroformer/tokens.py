@@ -16,6 +16,9 @@ inside a *current* window, with the spikes of the preceding *past* window as con
   more than ``max_past`` tokens keeps its **latest** ``max_past`` tokens;
 * per-window behaviour targets and stimulus inputs aligned to the same timeline, with a
   clear error when their timeline does not cover the interval;
+* a behaviour time series as a model **input** (``behaviour_input``): bin means of its
+  samples over the past window only (strictly before the current window starts, never
+  before the interval starts), so a window's own behaviour never enters its input;
 * calcium → event trains (:func:`calcium_event_trains`) with a documented rule.
 """
 
@@ -83,6 +86,13 @@ class TokenWindows:
         Tokenizer grid (s).
     interval : tuple of float
         ``(t0, t1)`` in seconds.
+    extra : dict
+        Free-form annotations.
+    behaviour_input : float32 array (n_chunks, n_steps, n_channels) or None
+        Behaviour over the **past** window in ``n_steps`` equal bins (model input; see
+        :func:`make_windows`), or None.
+    behaviour_input_mask : bool array (n_chunks, n_steps) or None
+        False where a bin has no sample inside the interval (before its start).
     """
 
     ids: list[np.ndarray]
@@ -100,6 +110,8 @@ class TokenWindows:
     dt: float
     interval: tuple[float, float]
     extra: dict[str, Any] = field(default_factory=dict)
+    behaviour_input: np.ndarray | None = None
+    behaviour_input_mask: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -121,6 +133,9 @@ class TokenWindows:
             item["behaviour"] = self.behaviour[i]
         if self.stimulus is not None:
             item["stimulus"] = self.stimulus[i]
+        if self.behaviour_input is not None:
+            item["behaviour_input"] = self.behaviour_input[i]
+            item["behaviour_input_mask"] = self.behaviour_input_mask[i]
         return item
 
     def subset(self, index: Sequence[int] | np.ndarray) -> TokenWindows:
@@ -135,7 +150,8 @@ class TokenWindows:
             [self.past_ids[i] for i in index], [self.past_dts[i] for i in index],
             self.window_start[index], self.window_index[index], self.chunk[index],
             pick(self.behaviour), pick(self.stimulus), list(self.units), self.window,
-            self.past_window, self.dt, self.interval, dict(self.extra))
+            self.past_window, self.dt, self.interval, dict(self.extra),
+            pick(self.behaviour_input), pick(self.behaviour_input_mask))
 
     def first_chunks(self) -> TokenWindows:
         """One chunk per window (the first), e.g. as prompts for generation."""
@@ -296,10 +312,41 @@ def _held_samples(times: np.ndarray, values: np.ndarray, points: np.ndarray) -> 
     return values[idx]
 
 
+def _past_bin_means(times: np.ndarray, values: np.ndarray, starts: np.ndarray,
+                    past: float, n_steps: int, t0: float) -> tuple[np.ndarray, np.ndarray]:
+    """Means of the samples in ``n_steps`` equal bins of ``[start - past, start)`` that lie
+    at or after ``t0``: (values (n, n_steps, C), mask (n, n_steps)).
+
+    Only samples strictly before ``start`` are used (the current window's own values never
+    enter), and none before ``t0`` (the interval's edge, as for the past spikes).  A bin
+    without a sample holds the last sample before its end (zero-order hold, still causal)
+    when that sample is inside the interval; otherwise it is masked out.
+    """
+    width = past / n_steps
+    lo_t = starts[:, None] - past + np.arange(n_steps)[None, :] * width  # (n, S)
+    hi_t = lo_t + width
+    lo_t = np.maximum(lo_t, t0)
+    lo = np.searchsorted(times, lo_t.ravel(), side="left")
+    hi = np.searchsorted(times, hi_t.ravel(), side="left")  # samples < bin end
+    csum = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    n = (hi - lo).astype(np.float64)
+    out = (csum[hi] - csum[lo]) / np.maximum(n, 1)[:, None]
+    held = hi - 1  # the last sample before the bin end
+    ok = n > 0
+    fill = ~ok & (held >= 0)
+    fill[fill] = times[held[fill]] >= t0
+    out[fill] = values[held[fill]]
+    ok |= fill
+    out[~ok] = 0.0
+    shape = starts.shape + (n_steps,)
+    return out.reshape(shape + (values.shape[1],)).astype(np.float32), ok.reshape(shape)
+
+
 @verbose
 def make_windows(spikes: SpikeTrains, tokenizer: SpikeTokenizer, *,
                  interval: tuple[float, float] | None = None,
                  behaviour: Any = None, stimulus: Any = None, stimulus_steps: int = 4,
+                 behaviour_input: Any = None, behaviour_steps: int = 4,
                  block_size: int = 64, max_past: int = 128,
                  verbose: bool | str | None = None) -> TokenWindows:
     """Token windows of one interval, with aligned behaviour targets and stimulus inputs.
@@ -324,6 +371,15 @@ def make_windows(spikes: SpikeTrains, tokenizer: SpikeTokenizer, *,
         (zero-order hold).
     stimulus_steps : int, default=4
         Stimulus samples per window.
+    behaviour_input : TimeSeries or (times, values) or None
+        A behaviour time series the model reads as a cross-attention input: the means of
+        its samples in ``behaviour_steps`` equal bins of the **past** window, shape
+        (behaviour_steps, n_channels) per window.  Only samples strictly before the current
+        window and inside the interval are used, so it never holds the current window's
+        own values (the ``behaviour`` target); bins without a sample are masked.  It may be
+        the same series as ``behaviour``: decoding then uses past behaviour + spikes.
+    behaviour_steps : int, default=4
+        Bins of the past window for ``behaviour_input``.
     block_size : int, default=64
         Model context: the most input tokens per chunk.
     max_past : int, default=128
@@ -357,6 +413,11 @@ def make_windows(spikes: SpikeTrains, tokenizer: SpikeTokenizer, *,
                                f"{type(spikes).__name__}")
     if not hasattr(tokenizer, "units_"):
         raise NeuroformerError("the tokenizer is not fitted; call SpikeTokenizer.fit first")
+    if behaviour_input is not None and (int(behaviour_steps) < 1 or
+                                        not tokenizer.past_window):
+        raise NeuroformerError(
+            f"a behaviour input needs behaviour_steps >= 1 and a past window > 0; got "
+            f"behaviour_steps={behaviour_steps}, past_window={tokenizer.past_window}")
     if int(block_size) < 2 or int(max_past) < 1:
         raise NeuroformerError(f"block_size must be >= 2 and max_past >= 1; got "
                                f"{block_size}, {max_past}")
@@ -426,10 +487,20 @@ def make_windows(spikes: SpikeTrains, tokenizer: SpikeTokenizer, *,
         points = wstart[:, None] + offs[None, :]
         stim = _held_samples(st_t, st_v, points.ravel()).reshape(
             points.shape + st_v.shape[1:]).astype(np.float32)
+    beh_in = beh_in_mask = None
+    if behaviour_input is not None:
+        bt, bv = _series(behaviour_input, "behaviour input")
+        if bv.ndim != 2:
+            raise NeuroformerError(f"behaviour input values must be (n_samples, n_channels); "
+                                   f"got shape {bv.shape}")
+        _check_covers(bt, t0, t1, "behaviour input", tokenizer.window)
+        beh_in, beh_in_mask = _past_bin_means(bt, bv, wstart, float(tokenizer.past_window),
+                                              int(behaviour_steps), t0)
     out = TokenWindows(ids, dts, pids, pdts, wstart, np.asarray(windex, np.int64),
                        np.asarray(chunk, np.int64), beh, stim,
                        [str(n) for n in tokenizer.units_["name"]], float(tokenizer.window),
-                       float(tokenizer.past_window or 0.0), float(tokenizer.dt), (t0, t1))
+                       float(tokenizer.past_window or 0.0), float(tokenizer.dt), (t0, t1),
+                       behaviour_input=beh_in, behaviour_input_mask=beh_in_mask)
     logger.info("make_windows: %d windows, %d chunks, %d tokens in [%g, %g) s",
                 len(valid), len(out), out.n_tokens, t0, t1)
     return out
@@ -443,8 +514,9 @@ def collate_windows(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     dict
         ``x_id``, ``x_dt``, ``y_id``, ``y_dt`` : LongTensor (B, L) (inputs and next-token
         targets); ``mask`` (B, L) True on real targets; ``past_id``, ``past_dt``,
-        ``past_mask`` (B, P); optional ``behaviour`` (B, n_behaviour) and ``stimulus``
-        float tensors.
+        ``past_mask`` (B, P); optional ``behaviour`` (B, n_behaviour), ``stimulus`` and
+        ``behaviour_input`` (B, n_steps, n_channels) float tensors, with
+        ``behaviour_input_mask`` (B, n_steps).
     """
     import torch
 
@@ -454,8 +526,11 @@ def collate_windows(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
            "past_dt": b["past_dt"], "past_mask": b["past_mask"]}
     if out["x_id"].shape[1] == 0:
         raise NeuroformerError("every chunk needs at least two tokens (SOS and EOS)")
-    for key in ("behaviour", "stimulus"):
+    for key in ("behaviour", "stimulus", "behaviour_input"):
         if key in batch[0]:
             out[key] = torch.as_tensor(np.stack([np.asarray(x[key]) for x in batch]),
                                        dtype=torch.float32)
+    if "behaviour_input_mask" in batch[0]:
+        out["behaviour_input_mask"] = torch.as_tensor(
+            np.stack([np.asarray(x["behaviour_input_mask"]) for x in batch]), dtype=torch.bool)
     return out

@@ -7,7 +7,8 @@ evaluates; :func:`evaluate` measures on the test block what the issue asks for:
 * token F1 of one-window-ahead generation (``condition="real"``) against the recorded
   spikes, beside a per-neuron rate baseline;
 * behaviour decoding (Pearson r, mean absolute error) beside ridge regression on binned
-  counts of the same span;
+  counts of the same span (and, for a model that reads past behaviour as an input, ridge
+  on the counts plus the same past behaviour bins);
 * PSTH Pearson r between generated (``condition="generated"``) and recorded trials when
   the test block holds trial events;
 * attention connectivity AUROC against a true directed graph stored in the recording
@@ -143,7 +144,7 @@ def prepare(rec: Any, cfg: RunConfig, *, tokenizer: Any = None,
     if d.stimulus:
         stim, _ = series_block(rec, d.stimulus, None, "stimulus")
     kw = dict(behaviour=beh, stimulus=stim, stimulus_steps=t.stimulus_steps,
-              block_size=t.block_size, max_past=t.max_past)
+              block_size=t.block_size, max_past=t.max_past, **_input_kw(rec, cfg))
     wins = [make_windows(spikes, tokenizer, interval=b, **kw) for b in blocks]
     truth = None
     if d.truth or "truth" in getattr(rec, "connectivity", {}):
@@ -259,6 +260,17 @@ def evaluate(model: Neuroformer, prep: Prepared, cfg: RunConfig, *,
             "neuroformer_mae": np.abs(pred - y).mean(0).tolist(),
             "ridge_r": [pearson(ridge[:, k], y[:, k]) for k in range(y.shape[1])],
             "ridge_mae": np.abs(ridge - y).mean(0).tolist()}
+        if model.config_.n_behaviour_input and first.behaviour_input is not None:
+            # the fair baseline of a model that reads past behaviour: ridge on the same
+            # counts plus the same past-window behaviour bins
+            def with_input(x, w):
+                past = w.behaviour_input * w.behaviour_input_mask[..., None]
+                return np.hstack([x.reshape(len(x), -1), past.reshape(len(w), -1)])
+
+            ridge_in = ridge_baseline(with_input(xtr, tr_w), tr_w.behaviour,
+                                      with_input(xte, first))
+            metrics["behaviour"]["ridge_with_input_r"] = [
+                pearson(ridge_in[:, k], y[:, k]) for k in range(y.shape[1])]
         art["behaviour_true"], art["behaviour_pred"], art["behaviour_ridge"] = y, pred, ridge
         art["behaviour_t"] = first.window_start
     if prep.truth is not None:
@@ -325,6 +337,16 @@ def train_run(rec: Any, cfg: RunConfig, *, checkpoint_dir: str | None = None,
     return model, prep, metrics, art
 
 
+def _input_kw(rec: Any, cfg: RunConfig) -> dict[str, Any]:
+    """``make_windows`` keywords of the behaviour input (none when the config has none)."""
+    d = cfg.data
+    if not d.behaviour_input:
+        return {}
+    series, _ = series_block(rec, d.behaviour_input, d.behaviour_input_channels,
+                             "behaviour input")
+    return {"behaviour_input": series, "behaviour_steps": cfg.tokens.behaviour_steps}
+
+
 def _stimulus_series(rec: Any, cfg: RunConfig, prep: Prepared):
     """``(times, values)`` of the stimulus block when the model was trained with one."""
     if prep.train.stimulus is None:
@@ -387,7 +409,8 @@ def decode_behaviour(rec: Any, cfg: RunConfig, model: Neuroformer,
     stim = _stimulus_series(rec, cfg, prep)
     w = make_windows(prep.spikes, prep.tokenizer, interval=(t0, t1), behaviour=beh,
                      stimulus=stim, stimulus_steps=cfg.tokens.stimulus_steps,
-                     block_size=cfg.tokens.block_size, max_past=cfg.tokens.max_past)
+                     block_size=cfg.tokens.block_size, max_past=cfg.tokens.max_past,
+                     **_input_kw(rec, cfg))
     first = w.first_chunks()
     pred = np.asarray(model.predict_behaviour(w)).reshape(len(first), -1)
     names = list(prep.behaviour_names or [str(k) for k in range(pred.shape[1])])
@@ -429,7 +452,8 @@ def generate_interval(rec: Any, cfg: RunConfig, model: Neuroformer,
     stim = _stimulus_series(rec, cfg, prep)
     w = make_windows(prep.spikes, prep.tokenizer, interval=(t0, t1), stimulus=stim,
                      stimulus_steps=cfg.tokens.stimulus_steps,
-                     block_size=cfg.tokens.block_size, max_past=cfg.tokens.max_past)
+                     block_size=cfg.tokens.block_size, max_past=cfg.tokens.max_past,
+                     **_input_kw(rec, cfg))
     g = cfg.generate
     samples = generate_samples(model, w, n_samples=n_samples or g.n_samples,
                                condition=g.condition, temperature=g.temperature,
