@@ -48,7 +48,7 @@ def test_hals_rows_equals_the_columnwise_numpy_update():
 def test_fused_pass_matches_two_pass(monkeypatch, n_threads):
     """Fused (any thread count, small row blocks) = two-pass iteration, to rounding."""
     x = _tensor()
-    monkeypatch.setattr(solvers, "_BLOCK_BYTES", 7 * 12 * 5 * 8)  # 7-row blocks
+    monkeypatch.setattr(solvers, "_SMALL_GEMM_MNK", 7 * 12 * 5 * 3)  # 7-row blocks
     fused = _fit(x, n_threads=n_threads)
     monkeypatch.setattr(dec, "HAVE_NUMBA", False)
     ref = _fit(x, n_threads=1)
