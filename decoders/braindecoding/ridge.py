@@ -60,6 +60,80 @@ def _loo_errors(U, lam, A, Yc, alphas, intercept: bool, dtype) -> np.ndarray:
     return out
 
 
+#: Largest tolerated ``max_i ||x_i||^2 / max_i ||x_i - mean||^2`` for centring the
+#: Gram matrix instead of the data.  Centring ``X X^T`` algebraically loses about that
+#: factor of relative precision (the uncentred entries carry the offset), so the float64
+#: Gram is centred when the loss is under 2 decimal digits and float32 when it is under
+#: 2 bits; otherwise the data are centred first (one copy of ``X``).
+_MAX_GRAM_CANCELLATION = {np.dtype(np.float64): 100.0, np.dtype(np.float32): 4.0}
+
+
+def _centred_gram(X: np.ndarray, intercept: bool):
+    """``(K, Xc, x_mean)``: the Gram of the centred data and, if it was needed, ``Xc``.
+
+    ``K = (X - 1 m^T)(X - 1 m^T)^T = X X^T - r 1^T - 1 r^T + (m.m) 11^T`` with
+    ``r = X m``: one ``syrk`` on ``X`` itself and ``O(n^2)`` corrections, so no
+    centred copy of ``X`` (n x p) is made.  ``Xc`` is ``None`` then; it is returned
+    (and ``K`` is its Gram) when the offset is too large for that algebra to keep the
+    precision (see ``_MAX_GRAM_CANCELLATION``) or without an intercept (``Xc = X``).
+    """
+    if not intercept:
+        return X @ X.T, X, np.zeros(X.shape[1], X.dtype)
+    x_mean = X.mean(axis=0)
+    K = X @ X.T  # numpy dispatches a @ a.T to syrk: one triangle, half the flops of gemm
+    r = X @ x_mean
+    s = x_mean @ x_mean
+    top = float(np.max(np.diagonal(K)))
+    centred_top = float(np.max(np.diagonal(K) - 2.0 * r + s))
+    if not centred_top > 0.0 or top > _MAX_GRAM_CANCELLATION[X.dtype] * centred_top:
+        Xc = X - x_mean
+        return Xc @ Xc.T, Xc, x_mean
+    K -= r[:, None]
+    K -= r[None, :]
+    K += s
+    return K, None, x_mean
+
+
+def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool):
+    """Leave-one-out errors and the dual coefficients at the chosen alphas.
+
+    ``U`` (n, n) is the full eigenbasis of the centred Gram ``K`` (eigenvalues ``lam``)
+    and ``A = U^T Yc``.  For a penalty ``alpha`` the dual coefficients are
+    ``C = (K + alpha I)^-1 Yc = U diag(1 / (lam + alpha)) A`` and the residuals
+    ``Yc - K C = alpha C``; with the hat diagonal ``h`` (the intercept adds ``1/n``)
+    the leave-one-out residual is ``alpha C_i / (1 - h_i)``.  So one ``n x n x t``
+    product per alpha gives both the error and the coefficients; the coefficients of
+    each target are kept only while its alpha is the best so far (first minimum, as
+    ``np.argmin`` and scikit-learn's ``RidgeCV`` choose).
+
+    Returns
+    -------
+    errors : ndarray of shape (n_alphas, n_targets), float64
+    C : ndarray of shape (n, n_targets), the dual coefficients of the chosen alphas
+    """
+    n, t = A.shape
+    U2 = U * U
+    errors = np.empty((len(alphas), t), dtype=np.float64)
+    best = np.full(t, np.inf)
+    C_best = np.empty_like(A)
+    DA = np.empty_like(A)
+    C = np.empty_like(A)
+    for i, alpha in enumerate(alphas):
+        d = 1.0 / (lam + alpha)
+        np.multiply(d.astype(A.dtype)[:, None], A, out=DA)
+        np.matmul(U, DA, out=C)
+        one_minus_h = 1.0 - (U2 @ (lam * d).astype(A.dtype)) - (1.0 / n if intercept else 0.0)
+        np.multiply(C, (alpha / one_minus_h)[:, None], out=DA)  # the LOO residuals
+        errors[i] = np.einsum("ij,ij->j", DA, DA, dtype=np.float64) / n
+        if per_target:
+            improved = errors[i] < best
+        else:
+            improved = np.full(t, errors[i].mean() < best.mean())
+        np.copyto(C_best, C, where=improved[None, :])
+        best = np.where(improved, errors[i], best)
+    return errors, C_best
+
+
 def _centre_gram(G_tr_tr, G_te_tr=None):
     """Gram blocks of data centred by the training mean, from an uncentred Gram."""
     r = G_tr_tr.mean(axis=1)
@@ -219,34 +293,48 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if one_d:
             Y = Y[:, None]
         n, p = X.shape
-        x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(p, dt)
         y_mean = Y.mean(axis=0) if self.fit_intercept else np.zeros(Y.shape[1], dt)
-        Xc = X - x_mean
         Yc = Y - y_mean
         gram = n <= p
         self.solver_ = "gram" if gram else "covariance"
-        G = Xc @ Xc.T if gram else None  # centred by the full mean; folds re-centre
+        if gram:
+            # Centred by the full mean (folds re-centre); Xc is None when the Gram was
+            # centred instead of the data.
+            G, Xc, x_mean = _centred_gram(X, self.fit_intercept)
+        else:
+            x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(p, dt)
+            Xc = X - x_mean
 
         # One decomposition of all samples: the leave-one-out errors and the final fit
         # share it (K-fold adds one per fold).
         if gram:
             lam, U = _eig(G, self.fit_intercept, alphas.min())
-            U = U.astype(dt)
+            U = U.astype(dt, copy=False)
+            A = U.T @ Yc
         else:
             lam, V = _eigh(Xc.T @ Xc, alphas.min())
-            V = V.astype(dt)
-        if self.cv is None:
-            errors = self._loo(Xc, Yc, U if gram else None, None if gram else V, lam, alphas, dt)
+            V = V.astype(dt, copy=False)
+        if self.cv is None and gram:
+            errors, C = _loo_gram(U, lam, A, alphas, self.fit_intercept,
+                                  self.alpha_per_target)
+        elif self.cv is None:
+            errors = self._loo(Xc, Yc, V, lam, alphas, dt)
         else:
-            errors = self._kfold(Xc, Yc, G, alphas, groups, dt)
+            errors = self._kfold(X, Xc, Yc, G if gram else None, alphas, groups, dt)
         best = _select(errors, self.alpha_per_target)
 
         # Final fit on all samples with the chosen alpha of each target.
         alpha_t = alphas[best]
-        D = (1.0 / (lam[:, None] + alpha_t[None, :])).astype(dt)
         if gram:
-            beta = Xc.T @ (U @ (D * (U.T @ Yc)))
+            if self.cv is not None:
+                C = U @ ((1.0 / (lam[:, None] + alpha_t[None, :])).astype(dt) * A)
+            if Xc is None:  # Xc^T C = X^T C - mean (1^T C), without the centred copy
+                beta = X.T @ C
+                beta -= np.outer(x_mean, C.sum(axis=0))
+            else:
+                beta = Xc.T @ C
         else:
+            D = (1.0 / (lam[:, None] + alpha_t[None, :])).astype(dt)
             beta = V @ (D * (V.T @ (Xc.T @ Yc)))
         intercept = y_mean - x_mean @ beta
         self.cv_mse_ = errors
@@ -258,22 +346,23 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
             self.coef_, self.intercept_, self.alpha_ = beta.T, intercept, alpha_t
         return self
 
-    def _loo(self, Xc, Yc, U, V, lam, alphas, dt):
-        if U is None:  # covariance path: left singular vectors of the non-null directions
-            keep = lam > lam.max() * 1e-12 if lam.max() > 0 else lam > 0
-            lam = lam[keep]
-            U = (Xc @ V[:, keep]) / np.sqrt(lam).astype(dt)
+    def _loo(self, Xc, Yc, V, lam, alphas, dt):
+        # Covariance path: left singular vectors of the non-null directions.
+        keep = lam > lam.max() * 1e-12 if lam.max() > 0 else lam > 0
+        lam = lam[keep]
+        U = (Xc @ V[:, keep]) / np.sqrt(lam).astype(dt)
         return _loo_errors(U, lam, U.T @ Yc, Yc, alphas, self.fit_intercept, dt)
 
-    def _kfold(self, Xc, Yc, G, alphas, groups, dt):
-        n = Xc.shape[0]
+    def _kfold(self, X, Xc, Yc, G, alphas, groups, dt):
+        # X: what the splitter sees; Xc: the centred data (covariance path only).
+        n = X.shape[0]
         if isinstance(self.cv, numbers.Integral):
             splitter = GroupKFold(int(self.cv)) if groups is not None else KFold(int(self.cv))
         else:
             splitter = self.cv
         sse = np.zeros((len(alphas), Yc.shape[1]), dtype=np.float64)
         seen = np.zeros(n, dtype=np.int64)
-        for train, test in splitter.split(Xc, Yc, groups):
+        for train, test in splitter.split(X, Yc, groups):
             seen[test] += 1
             Ytr = Yc[train]
             ym = Ytr.mean(axis=0) if self.fit_intercept else 0.0
@@ -307,8 +396,14 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         """Predicted targets, shape (n_samples, n_targets) (or (n_samples,) for 1-D y)."""
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        X = np.asarray(X, dtype=self.coef_.dtype)
-        return X @ self.coef_.T + self.intercept_
+        if self.coef_.dtype == np.float64:
+            return np.asarray(X, dtype=np.float64) @ self.coef_.T + self.intercept_
+        # float32 products differ in the last bit with where a row falls in the BLAS
+        # kernel's blocking, so a sample's prediction would depend on the other rows
+        # (scikit-learn's check_methods_sample_order_invariance failed on some
+        # permutations); accumulated in float64 and rounded once, it does not.
+        out = np.asarray(X, dtype=np.float64) @ self.coef_.T.astype(np.float64)
+        return (out + self.intercept_).astype(np.float32)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
