@@ -190,7 +190,8 @@ class Reader:
                   sources: Sequence[str | os.PathLike] | None = None,
                   parameters: dict[str, Any] | None = None,
                   skipped: Sequence[str] = (), packages: tuple[str, ...] | None = None,
-                  warn_skipped: bool = True, **fields: Any) -> Recording:
+                  warn_skipped: bool = True, steps: Sequence[dict[str, Any]] = (),
+                  **fields: Any) -> Recording:
         """A :class:`Recording` with this reader's provenance and skipped-content list.
 
         Parameters
@@ -210,18 +211,23 @@ class Reader:
         warn_skipped : bool, default=True
             Warn about ``skipped``; ``False`` for a reader that combines other readers'
             recordings, which have already warned about what they skipped.
+        steps : sequence of dict
+            Processing done while reading (``{"name", "parameters"}``, e.g. a
+            cleaning step), recorded as ``provenance["steps"]``.
         **fields
             ``spikes``, ``events``, ``subject``, ``session``, ``connectivity``,
             ``stimuli`` for :class:`Recording`.
         """
         prov = self.provenance(path=path, sources=sources, parameters=parameters,
-                               skipped=skipped, packages=packages, warn_skipped=warn_skipped)
+                               skipped=skipped, packages=packages, warn_skipped=warn_skipped,
+                               steps=steps)
         return Recording(timeseries, provenance=prov, **fields)
 
     def provenance(self, *, path: Path, sources: Sequence[str | os.PathLike] | None = None,
                    parameters: dict[str, Any] | None = None, skipped: Sequence[str] = (),
                    packages: tuple[str, ...] | None = None,
-                   warn_skipped: bool = True) -> dict[str, Any]:
+                   warn_skipped: bool = True,
+                   steps: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
         """This reader's provenance dict (see :meth:`recording` for the parameters).
 
         For readers that build the :class:`Recording` through another converter (MNE's
@@ -230,6 +236,7 @@ class Reader:
         """
         srcs = list(sources) if sources is not None else self.sources(path)
         prov = make_provenance(sources=srcs, loader=self.loader, parameters=parameters,
+                               steps=list(steps),
                                packages=self.packages if packages is None else packages)
         skipped = [str(s) for s in skipped]
         prov["skipped"] = skipped

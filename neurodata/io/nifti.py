@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +25,15 @@ import pandas as pd
 
 from ..channels import make_channels
 from ..errors import FormatError, MissingFileError, ValidationError
-from ..events import Events
 from ..log import logger, verbose, warn
-from ..provenance import make_provenance
 from ..recording import Recording
 from ..timeseries import TimeSeries
+from ._base import Reader, register
 from ._lazy import LazyRows
-from ._registry import ReaderSpec, register_reader
+from .fmri_events import events_from_volume_labels, read_fmri_events, read_tsv_table
 
 __all__ = ["read_nifti", "to_nifti", "timeseries_to_nifti", "read_fmri_events",
-           "events_from_volume_labels"]
+           "events_from_volume_labels", "NiftiReader"]
 
 #: NIfTI sform/qform codes → the coordinate frame they name.
 _XFORM_FRAMES = {0: "unknown", 1: "scanner", 2: "aligned", 3: "talairach", 4: "mni", 5: "template"}
@@ -42,24 +41,61 @@ _XFORM_FRAMES = {0: "unknown", 1: "scanner", 2: "aligned", 3: "talairach", 4: "m
 _TIME_UNITS = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6}
 #: Millimetres → metres (the channel table's positions are in metres).
 _MM = 1e-3
-#: Onsets this much past the end of the run (s) count as rounding, not as an error.
-_ONSET_TOL = 1e-6
 
 
 # ---------------------------------------------------------------------------- images
-def _load_image(path: Path, what: str):
+def _load_image(path: Path, what: str, *, keep_open: bool = False):
+    """The nibabel image (header parsed, data left in the file).
+
+    ``keep_open`` keeps one file handle for the image's lifetime: for a ``.nii.gz`` the
+    gzip stream then continues from the last read instead of decompressing from the
+    start at every slice (see :class:`NiftiReader`).
+    """
     import nibabel as nib
 
     if not path.exists():
         raise MissingFileError(f"no such {what} file; check the path", path=path)
     try:
-        img = nib.load(str(path))
+        img = nib.load(str(path), keep_file_open=True) if keep_open else nib.load(str(path))
     except Exception as exc:  # nibabel raises several unrelated types for bad files
         raise FormatError(f"could not be read as a NIfTI {what} by nibabel "
                           f"({type(exc).__name__}: {exc}); expected a .nii or .nii.gz image",
                           path=path) from exc
     _check_declared_size(img, path)
     return img
+
+
+def _check_gzip_length(img: Any, path: Path) -> None:
+    """A ``.nii.gz`` must hold all the bytes its header declares, checked without reading it.
+
+    The gzip trailer stores the uncompressed length (mod 2**32): when it equals header +
+    declared voxel data the file is complete.  Otherwise (a truncated copy, or a file of
+    several gzip members whose trailer counts only the last) the stream is decompressed
+    once in 1 MiB pieces, in constant memory, to find where it ends.
+    """
+    import gzip
+    import zlib
+
+    expected = int(getattr(img.dataobj, "offset", 0) or 0) + int(
+        np.prod(img.shape, dtype=np.float64)) * img.get_data_dtype().itemsize
+    with open(path, "rb") as fh:
+        fh.seek(-4, os.SEEK_END)
+        isize = int.from_bytes(fh.read(4), "little")
+    if isize == expected % 2**32:
+        return
+    n = 0
+    try:
+        with gzip.open(path, "rb") as gz:
+            while chunk := gz.read(1 << 20):
+                n += len(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FormatError(f"could not decompress the gzip stream after {n} bytes "
+                          f"({type(exc).__name__}: {exc}); the header declares {expected} "
+                          "bytes - the file is truncated or corrupt", path=path) from exc
+    if n < expected:
+        raise FormatError(f"truncated image: the header declares {tuple(img.shape)} "
+                          f"({expected} bytes with the header) but the file decompresses to "
+                          f"{n} bytes", path=path)
 
 
 #: deflate cannot compress better than about 1032:1, so a .nii.gz declaring more data
@@ -176,172 +212,6 @@ def _resolve_tr(img, path: Path, tr: float | None) -> tuple[float, str]:
                       "with RepetitionTime; pass tr= in seconds", path=path)
 
 
-# ---------------------------------------------------------------------------- events
-def _read_table(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=True)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise FormatError(f"could not be read as a tab-separated table ({exc})",
-                          path=path) from exc
-
-
-def _looks_like_events_tsv(path: Path) -> bool:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        first = fh.readline()
-    return "onset" in [c.strip().lower() for c in first.rstrip("\n").split("\t")]
-
-
-def events_from_volume_labels(
-    labels: Sequence[str],
-    tr: float,
-    *,
-    chunks: Sequence[Any] | None = None,
-) -> Events:
-    """Turn one label per volume into block events.
-
-    Consecutive volumes with the same label (and the same chunk) form one event with
-    ``onset = first volume index × tr`` and ``duration = run length × tr``.
-
-    Parameters
-    ----------
-    labels : sequence of str, length n_volumes
-        The condition of each volume (``"rest"``, ``"face"``, or numeric codes).
-    tr : float
-        Repetition time in seconds.
-    chunks : sequence, length n_volumes, or None
-        The run (chunk) of each volume; a change of chunk also ends an event, and the
-        chunk is kept in the ``chunk`` column.
-
-    Returns
-    -------
-    Events
-        ``value`` is the integer label when every label is an integer, else a code per
-        distinct label (sorted, from 1).
-
-    Examples
-    --------
-    >>> ev = events_from_volume_labels(["rest", "rest", "face", "face", "face"], 2.5)
-    >>> ev.to_dataframe()[["onset", "duration", "label"]].values.tolist()
-    [[0.0, 5.0, 'rest'], [5.0, 7.5, 'face']]
-    """
-    labels = [str(x) for x in labels]
-    n = len(labels)
-    key = list(zip(labels, chunks, strict=True)) if chunks is not None else labels
-    starts = [i for i in range(n) if i == 0 or key[i] != key[i - 1]]
-    stops = starts[1:] + [n]
-    lab = [labels[i] for i in starts]
-    extra: dict[str, Any] = {}
-    if chunks is not None:
-        extra["chunk"] = [chunks[i] for i in starts]
-    numeric = all(s.lstrip("-").isdigit() for s in lab)
-    return Events(onset=[i * tr for i in starts],
-                  duration=[(j - i) * tr for i, j in zip(starts, stops, strict=True)],
-                  label=lab, value=[int(s) for s in lab] if numeric and lab else None,
-                  n_volumes=[j - i for i, j in zip(starts, stops, strict=True)], **extra)
-
-
-def _label_file_events(path: Path, n_volumes: int, tr: float) -> Events:
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                rows.append(line.split())
-    if len(rows) != n_volumes:
-        raise ValidationError(
-            f"has {len(rows)} label lines; expected one per volume of the BOLD run "
-            f"({n_volumes}) - is it the label file of another run?", path=path)
-    widths = {len(r) for r in rows}
-    if not widths <= {1, 2}:
-        raise FormatError(f"has lines with {sorted(widths)} fields; expected 'label' or "
-                          "'label chunk' per line (PyMVPA attributes.txt)", path=path)
-    labels = [r[0] for r in rows]
-    chunks = None
-    if widths == {2}:
-        raw = [r[1] for r in rows]
-        chunks = [int(c) if c.lstrip("-").isdigit() else c for c in raw]
-    return events_from_volume_labels(labels, tr, chunks=chunks)
-
-
-def _tsv_events(path: Path, run_duration: float) -> Events:
-    table = _read_table(path)
-    if "onset" not in table.columns:
-        raise FormatError(f"has columns {list(table.columns)}; expected at least 'onset' "
-                          "(BIDS events.tsv: onset, duration, trial_type)", path=path)
-    table = table.copy()
-    if "duration" not in table.columns:
-        table["duration"] = 0.0
-    if "label" not in table.columns:
-        # BIDS writes "n/a" for a missing trial_type; keep it as that text, not "nan".
-        table["label"] = (table["trial_type"].fillna("n/a").astype(str)
-                          if "trial_type" in table.columns else "event")
-    onset = pd.to_numeric(table["onset"], errors="coerce")
-    if onset.isna().any():
-        bad = table.loc[onset.isna(), "onset"].iloc[0]
-        raise FormatError(f"has a non-numeric onset {bad!r}; onsets must be seconds",
-                          path=path)
-    late = onset > run_duration + _ONSET_TOL
-    if late.any() or (onset < 0).any():
-        worst = float(onset[late].max()) if late.any() else float(onset.min())
-        raise ValidationError(
-            f"has onsets outside the run: {int(late.sum() + (onset < 0).sum())} event(s), e.g. "
-            f"onset {worst} s, while the run lasts {run_duration} s (n_volumes × TR); is it the "
-            "events file of another run, or is the TR wrong?", path=path)
-    if "value" in table.columns:
-        val = pd.to_numeric(table["value"], errors="coerce")
-        if val.isna().any() or not np.all(np.mod(val, 1) == 0):
-            table = table.rename(columns={"value": "value_orig"})
-    if "value" not in table.columns:
-        codes = {lab: i + 1 for i, lab in enumerate(sorted(set(table["label"].astype(str))))}
-        table["value"] = [codes[str(x)] for x in table["label"]]
-    table["duration"] = pd.to_numeric(table["duration"], errors="coerce").fillna(0.0)
-    return Events.from_dataframe(table, path=path)
-
-
-def read_fmri_events(
-    path: str | os.PathLike,
-    *,
-    n_volumes: int,
-    tr: float,
-) -> Events:
-    """Read fMRI events: a BIDS events TSV or a per-volume label file.
-
-    Parameters
-    ----------
-    path : path-like
-        Either a tab-separated table with an ``onset`` column (BIDS ``*_events.tsv``:
-        onset and duration in seconds, ``trial_type`` becomes the label, other columns are
-        kept), or a label file with one line per volume, ``label`` or ``label chunk``
-        (PyMVPA's ``attributes.txt`` / ``attributes_literal.txt``), see
-        :func:`events_from_volume_labels`.
-    n_volumes : int
-        Number of volumes of the run the events belong to.
-    tr : float
-        Repetition time in seconds.
-
-    Returns
-    -------
-    Events
-
-    Raises
-    ------
-    ValidationError
-        An onset outside ``[0, n_volumes × tr]``, or a label file whose line count is not
-        ``n_volumes``.
-    FormatError
-        A table without ``onset`` or with malformed lines.
-
-    Examples
-    --------
-    >>> ev = read_fmri_events("attributes_literal.txt", n_volumes=1452, tr=2.5)  # doctest: +SKIP
-    """
-    p = Path(path)
-    if not p.exists():
-        raise MissingFileError("no such events file; check the path", path=p)
-    if _looks_like_events_tsv(p):
-        return _tsv_events(p, n_volumes * tr)
-    return _label_file_events(p, n_volumes, tr)
-
-
 # ---------------------------------------------------------------------------- atlases
 def _atlas_names(atlas_labels: Any, values: np.ndarray, path_hint: Path | None) -> list[str]:
     """Region names for the non-zero atlas ``values`` (sorted)."""
@@ -350,7 +220,7 @@ def _atlas_names(atlas_labels: Any, values: np.ndarray, path_hint: Path | None) 
     if isinstance(atlas_labels, os.PathLike) or (
             isinstance(atlas_labels, str) and Path(atlas_labels).exists()):
         p = Path(atlas_labels)
-        table = _read_table(p)
+        table = read_tsv_table(p)
         cols = {c.lower(): c for c in table.columns}
         if {"index", "name"} <= set(cols):
             atlas_labels = dict(zip(table[cols["index"]].astype(int), table[cols["name"]],
@@ -408,6 +278,194 @@ def _load_confounds(confounds: Any, n_volumes: int) -> tuple[np.ndarray, Any]:
 
 
 # ---------------------------------------------------------------------------- reader
+class NiftiReader(Reader):
+    """4-D NIfTI BOLD runs (see :func:`read_nifti`).
+
+    Laziness: voxel signals (no atlas, no cleaning) stay in the file until sliced.  A
+    ``.nii`` is memory-mapped, so a read of volumes ``[a, b)`` costs only those volumes.
+    A ``.nii.gz`` cannot seek: nibabel's array proxy decompresses the stream up to the
+    end of the slice and keeps only the slice.  The image keeps one file handle open,
+    so reads in increasing order (saving, converting, a sliding window) continue where
+    the last one ended and cost one decompression of the file in all; a read *before*
+    the last one restarts from the beginning, so random access costs up to one
+    decompression per read (nibabel uses ``indexed_gzip`` when it is installed, which
+    makes such reads seek).  Memory stays that of the slice in both cases.  Loading
+    checks that the file holds every byte the header declares (the gzip trailer's
+    length; a full streaming pass only when that does not match), so a truncated run
+    fails at load, not at the first read.
+    """
+
+    name = "NIfTI"
+    extensions = (".nii", ".nii.gz")
+    modality = "fMRI (BOLD)"
+    library = "nibabel / nilearn.signal"
+    keeps = ("4-D run → voxel series (mask; affine, grid shape and voxel indices for writing "
+             "back) or atlas ROI series; TR from sidecar/header; events TSV or per-volume "
+             "label files; optional confound regression, detrending, standardization "
+             "(recorded in provenance)")
+    loader = "neurodata.io.read_nifti"
+    packages = ("nibabel",)
+    lazy = True
+
+    def read_header(self, path: Path, *, tr: float | None = None,
+                    **options: Any) -> dict[str, Any]:
+        """The image (data left in the file), its TR and where the TR came from."""
+        gz = path.name.lower().endswith(".gz")
+        img = _load_image(path, "BOLD run", keep_open=gz)
+        if len(img.shape) != 4:
+            raise FormatError(f"is a {len(img.shape)}-D image of shape {tuple(img.shape)}; "
+                              "expected a 4-D BOLD run (x, y, z, volumes) - a 3-D image is a "
+                              "single volume or a mask; pass it as mask= instead", path=path)
+        if gz:
+            _check_gzip_length(img, path)
+        tr_s, tr_from = _resolve_tr(img, path, tr)
+        return {"image": img, "tr": tr_s, "tr_source": tr_from,
+                "sidecar": _sidecar_json(path)}
+
+    def read(self, path: Path, *, mask: Any = None, atlas: Any = None,
+             atlas_labels: Any = None, tr: float | None = None,
+             events: str | os.PathLike | None = None, confounds: Any = None,
+             detrend: bool = False, standardize: bool | str = False,
+             high_pass: float | None = None, low_pass: float | None = None, runs: Any = None,
+             subject: Mapping[str, Any] | None = None,
+             session: Mapping[str, Any] | None = None, name: str = "bold") -> Recording:
+        if atlas is None and atlas_labels is not None:
+            raise ValidationError("atlas_labels names the regions of atlas=, which was not "
+                                  "given")
+        return self.read_data(path, self.read_header(path, tr=tr), mask=mask, atlas=atlas,
+                              atlas_labels=atlas_labels, tr=tr, events=events,
+                              confounds=confounds, detrend=detrend, standardize=standardize,
+                              high_pass=high_pass, low_pass=low_pass, runs=runs,
+                              subject=subject, session=session, name=name)
+
+    def read_data(self, path: Path, header: dict[str, Any], *, mask: Any = None,
+                  atlas: Any = None, atlas_labels: Any = None, tr: float | None = None,
+                  events: str | os.PathLike | None = None, confounds: Any = None,
+                  detrend: bool = False, standardize: bool | str = False,
+                  high_pass: float | None = None, low_pass: float | None = None,
+                  runs: Any = None, subject: Mapping[str, Any] | None = None,
+                  session: Mapping[str, Any] | None = None, name: str = "bold") -> Recording:
+        p = path
+        img, tr_s, tr_from, side = (header[k] for k in ("image", "tr", "tr_source", "sidecar"))
+        n_vol = int(img.shape[3])
+        sources: list[Path] = [p]
+        if side is not None:
+            sources.append(side)
+
+        mask_bool = None
+        if mask is not None:
+            mask_img, mask_path = _as_image(mask, "mask")
+            shape = tuple(mask_img.shape)
+            if len(shape) != 3 and not (len(shape) == 4 and shape[3] == 1):
+                raise FormatError(f"mask has shape {shape}; expected a 3-D image like the "
+                                  f"run's grid {tuple(img.shape[:3])}", path=mask_path or p)
+            _same_grid(mask_img, img, "mask", mask_path, p)
+            mask_bool = np.asanyarray(mask_img.dataobj).reshape(img.shape[:3]) != 0
+            if not mask_bool.any():
+                raise ValidationError("mask has no non-zero voxel; expected a brain mask",
+                                      path=mask_path or p)
+            if mask_path is not None:
+                sources.append(mask_path)
+
+        atlas_img = atlas_path = None
+        if atlas is not None:
+            atlas_img, atlas_path = _as_image(atlas, "atlas")
+            if len(atlas_img.shape) not in (3, 4):
+                raise FormatError(f"atlas has shape {tuple(atlas_img.shape)}; expected a 3-D "
+                                  "label image or a 4-D stack of probabilistic maps",
+                                  path=atlas_path or p)
+            _same_grid(atlas_img, img, "atlas", atlas_path, p)
+            if atlas_path is not None:
+                sources.append(atlas_path)
+            if isinstance(atlas_labels, str | os.PathLike) and Path(atlas_labels).exists():
+                sources.append(Path(atlas_labels))
+
+        # Events first: a bad events file must fail before the (larger) data are read.
+        ev = None
+        if events is not None:
+            ev = read_fmri_events(events, n_volumes=n_vol, tr=tr_s)
+            sources.append(Path(events))
+        conf_arr = conf_desc = None
+        if confounds is not None:
+            conf_arr, conf_desc = _load_confounds(confounds, n_vol)
+            if isinstance(confounds, str | os.PathLike):
+                sources.append(Path(confounds))
+        if runs is not None:
+            runs = np.asarray(runs)
+            if runs.shape != (n_vol,):
+                raise ValidationError(f"runs has shape {runs.shape}; expected ({n_vol},), one run "
+                                      "index per volume", path=p)
+
+        cleaning = confounds is not None or detrend or standardize or high_pass or low_pass
+        # Voxel signals are read volume block by volume block when sliced or saved (.nii:
+        # memory-mapped; .nii.gz: decompressed up to the block, see NiftiReader).  Atlas
+        # signals and cleaning need every volume, so they read the run whole.
+        lazy = atlas_img is None and not cleaning and img.in_memory is False
+        data4 = None if lazy else np.asanyarray(img.dataobj)  # scaled when scl_slope is set
+        affine = np.asarray(img.affine, dtype=np.float64)
+        frame = _coord_frame(img)
+        attrs: dict[str, Any] = {"source": "nifti", "tr_s": tr_s, "tr_source": tr_from,
+                                 "n_volumes": n_vol, "source_dtype": str(img.get_data_dtype()),
+                                 "volume_shape": list(img.shape[:3]), "coord_frame": frame}
+        if atlas_img is None:
+            keep = mask_bool if mask_bool is not None else np.ones(img.shape[:3], bool)
+            ijk = np.argwhere(keep)  # C order, the order nilearn's NiftiMasker uses
+            if lazy:
+                data = _lazy_voxels(img, keep, ijk.shape[0])
+            else:
+                data = np.asarray(data4[keep], dtype=np.float32).T  # (T, V)
+            xyz = (affine[:3, :3] @ ijk.T + affine[:3, 3:4]).T * _MM
+            channels = make_channels([f"v_{i}_{j}_{k}" for i, j, k in ijk], types="voxel",
+                                     units="a.u.", positions=xyz, coord_frame=frame)
+            kind = "voxels"
+            grid = {"affine": affine, "volume_shape": img.shape[:3], "voxel_ijk": ijk}
+        else:
+            data, channels, roi_attrs = _atlas_signals(data4, atlas_img, atlas_labels, mask_bool,
+                                                       affine, frame, atlas_path or p)
+            attrs.update(roi_attrs)
+            kind = "regions"
+            grid = {}
+        logger.info("%s: %d volumes, TR %g s (%s), %d %s", p, n_vol, tr_s, tr_from,
+                    data.shape[1], kind)
+
+        steps = []
+        if cleaning:
+            from nilearn import signal
+
+            clean_params = {"detrend": bool(detrend), "standardize": standardize,
+                            "high_pass": high_pass, "low_pass": low_pass, "t_r": tr_s,
+                            "confounds": conf_desc, "runs": runs is not None}
+            # nilearn 0.14 deprecates booleans for standardize; map them to its new spellings.
+            std = {False: None, True: "zscore_sample"}.get(standardize, standardize) \
+                if isinstance(standardize, bool) else standardize
+            data = signal.clean(data, runs=runs, detrend=bool(detrend), standardize=std,
+                                confounds=conf_arr, high_pass=high_pass, low_pass=low_pass,
+                                t_r=tr_s,
+                                filter="butterworth" if (high_pass or low_pass) else False,
+                                ).astype(np.float32)
+            steps.append({"name": "nilearn.signal.clean", "parameters": clean_params})
+            attrs["cleaned"] = clean_params
+            logger.info("%s: cleaned with nilearn.signal.clean %s", p, clean_params)
+
+        ts = TimeSeries(data, rate=1.0 / tr_s, channels=channels, modality="bold", name=name,
+                        attrs=attrs, **grid)
+        params = {"mask": str(mask) if isinstance(mask, str | os.PathLike)
+                  else mask is not None,
+                  "atlas": str(atlas) if isinstance(atlas, str | os.PathLike)
+                  else atlas is not None,
+                  "tr": tr, "events": None if events is None else str(events),
+                  "detrend": detrend, "standardize": standardize, "high_pass": high_pass,
+                  "low_pass": low_pass}
+        stem = p.name[:-7] if p.name.lower().endswith(".nii.gz") else p.stem
+        return self.recording([ts], path=p, sources=sources, events=ev, subject=subject,
+                              session={"id": stem, **dict(session or {})}, parameters=params,
+                              steps=steps,
+                              packages=("nibabel", "nilearn") if steps else ("nibabel",))
+
+
+_READER = register(NiftiReader())
+
+
 @verbose
 def read_nifti(
     path: str | os.PathLike,
@@ -500,131 +558,10 @@ def read_nifti(
     >>> rec.timeseries["bold"].shape  # doctest: +SKIP
     (1452, 530)
     """
-    p = Path(path)
-    if atlas is None and atlas_labels is not None:
-        raise ValueError("atlas_labels names the regions of atlas=, which was not given")
-    img = _load_image(p, "BOLD run")
-    if len(img.shape) != 4:
-        raise FormatError(f"is a {len(img.shape)}-D image of shape {tuple(img.shape)}; "
-                          "expected a 4-D BOLD run (x, y, z, volumes) - a 3-D image is a single "
-                          "volume or a mask; pass it as mask= instead", path=p)
-    n_vol = int(img.shape[3])
-    tr_s, tr_from = _resolve_tr(img, p, tr)
-    sources: list[Path] = [p]
-    side = _sidecar_json(p)
-    if side is not None:
-        sources.append(side)
-
-    mask_bool = None
-    if mask is not None:
-        mask_img, mask_path = _as_image(mask, "mask")
-        if len(mask_img.shape) != 3 and not (len(mask_img.shape) == 4 and mask_img.shape[3] == 1):
-            raise FormatError(f"mask has shape {tuple(mask_img.shape)}; expected a 3-D image "
-                              f"like the run's grid {tuple(img.shape[:3])}", path=mask_path or p)
-        _same_grid(mask_img, img, "mask", mask_path, p)
-        mask_bool = np.asanyarray(mask_img.dataobj).reshape(img.shape[:3]) != 0
-        if not mask_bool.any():
-            raise ValidationError("mask has no non-zero voxel; expected a brain mask",
-                                  path=mask_path or p)
-        if mask_path is not None:
-            sources.append(mask_path)
-
-    atlas_img = atlas_path = None
-    if atlas is not None:
-        atlas_img, atlas_path = _as_image(atlas, "atlas")
-        if len(atlas_img.shape) not in (3, 4):
-            raise FormatError(f"atlas has shape {tuple(atlas_img.shape)}; expected a 3-D label "
-                              "image or a 4-D stack of probabilistic maps", path=atlas_path or p)
-        _same_grid(atlas_img, img, "atlas", atlas_path, p)
-        if atlas_path is not None:
-            sources.append(atlas_path)
-        if isinstance(atlas_labels, str | os.PathLike) and Path(atlas_labels).exists():
-            sources.append(Path(atlas_labels))
-
-    # Events first: a bad events file must fail before the (larger) data are read.
-    ev = None
-    if events is not None:
-        ev = read_fmri_events(events, n_volumes=n_vol, tr=tr_s)
-        sources.append(Path(events))
-    conf_arr = conf_desc = None
-    if confounds is not None:
-        conf_arr, conf_desc = _load_confounds(confounds, n_vol)
-        if isinstance(confounds, str | os.PathLike):
-            sources.append(Path(confounds))
-    if runs is not None:
-        runs = np.asarray(runs)
-        if runs.shape != (n_vol,):
-            raise ValidationError(f"runs has shape {runs.shape}; expected ({n_vol},), one run "
-                                  "index per volume", path=p)
-
-    cleaning = confounds is not None or detrend or standardize or high_pass or low_pass
-    # An uncompressed .nii is memory-mapped by nibabel: voxel signals are read volume
-    # block by volume block when sliced or saved.  gzip cannot seek, so a .nii.gz (and
-    # atlas signals or cleaning, which need every volume) is read whole.
-    lazy = atlas_img is None and not cleaning and _seekable(img)
-    data4 = None if lazy else np.asanyarray(img.dataobj)  # scaled when scl_slope is set
-    affine = np.asarray(img.affine, dtype=np.float64)
-    frame = _coord_frame(img)
-    attrs: dict[str, Any] = {"source": "nifti", "tr_s": tr_s, "tr_source": tr_from,
-                             "n_volumes": n_vol, "source_dtype": str(img.get_data_dtype()),
-                             "volume_shape": list(img.shape[:3]), "coord_frame": frame}
-    if atlas_img is None:
-        keep = mask_bool if mask_bool is not None else np.ones(img.shape[:3], bool)
-        ijk = np.argwhere(keep)  # C order, the order nilearn's NiftiMasker uses
-        if lazy:
-            data = _lazy_voxels(img, keep, ijk.shape[0])
-        else:
-            data = np.asarray(data4[keep], dtype=np.float32).T  # (T, V)
-        xyz = (affine[:3, :3] @ ijk.T + affine[:3, 3:4]).T * _MM
-        channels = make_channels([f"v_{i}_{j}_{k}" for i, j, k in ijk], types="voxel",
-                                 units="a.u.", positions=xyz, coord_frame=frame)
-        kind = "voxels"
-        grid = {"affine": affine, "volume_shape": img.shape[:3], "voxel_ijk": ijk}
-    else:
-        data, channels, roi_attrs = _atlas_signals(data4, atlas_img, atlas_labels, mask_bool,
-                                                   affine, frame, atlas_path or p)
-        attrs.update(roi_attrs)
-        kind = "regions"
-        grid = {}
-    logger.info("%s: %d volumes, TR %g s (%s), %d %s", p, n_vol, tr_s, tr_from,
-                data.shape[1], kind)
-
-    steps = []
-    if cleaning:
-        from nilearn import signal
-
-        clean_params = {"detrend": bool(detrend), "standardize": standardize,
-                        "high_pass": high_pass, "low_pass": low_pass, "t_r": tr_s,
-                        "confounds": conf_desc, "runs": runs is not None}
-        # nilearn 0.14 deprecates booleans for standardize; map them to its new spellings.
-        std = {False: None, True: "zscore_sample"}.get(standardize, standardize) \
-            if isinstance(standardize, bool) else standardize
-        data = signal.clean(data, runs=runs, detrend=bool(detrend), standardize=std,
-                            confounds=conf_arr, high_pass=high_pass, low_pass=low_pass,
-                            t_r=tr_s, filter="butterworth" if (high_pass or low_pass) else False,
-                            ).astype(np.float32)
-        steps.append({"name": "nilearn.signal.clean", "parameters": clean_params})
-        attrs["cleaned"] = clean_params
-        logger.info("%s: cleaned with nilearn.signal.clean %s", p, clean_params)
-
-    ts = TimeSeries(data, rate=1.0 / tr_s, channels=channels, modality="bold", name=name,
-                    attrs=attrs, **grid)
-    params = {"mask": str(mask) if isinstance(mask, str | os.PathLike) else mask is not None,
-              "atlas": str(atlas) if isinstance(atlas, str | os.PathLike) else atlas is not None,
-              "tr": tr, "events": None if events is None else str(events),
-              "detrend": detrend, "standardize": standardize, "high_pass": high_pass,
-              "low_pass": low_pass}
-    prov = make_provenance(sources=sources, loader="neurodata.io.read_nifti", parameters=params,
-                           steps=steps, packages=("nibabel", "nilearn") if steps else ("nibabel",))
-    stem = p.name[:-7] if p.name.lower().endswith(".nii.gz") else p.stem
-    return Recording([ts], events=ev, subject=subject,
-                     session={"id": stem, **dict(session or {})}, provenance=prov)
-
-
-def _seekable(img: Any) -> bool:
-    """Whether nibabel reads this image's volumes without decompressing from the start."""
-    fname = img.get_filename() or ""
-    return not fname.lower().endswith((".gz", ".bz2", ".zst")) and img.in_memory is False
+    return _READER(path, mask=mask, atlas=atlas, atlas_labels=atlas_labels, tr=tr,
+                   events=events, confounds=confounds, detrend=detrend,
+                   standardize=standardize, high_pass=high_pass, low_pass=low_pass, runs=runs,
+                   subject=subject, session=session, name=name)
 
 
 def _lazy_voxels(img: Any, keep: np.ndarray, n_vox: int) -> LazyRows:
@@ -751,10 +688,3 @@ def timeseries_to_nifti(ts: TimeSeries, *, fill: float = 0.0, dtype: Any = np.fl
 
 #: Short alias of :func:`timeseries_to_nifti`.
 to_nifti = timeseries_to_nifti
-
-
-register_reader(ReaderSpec(
-    "NIfTI", (".nii", ".nii.gz"), "fMRI (BOLD)", read_nifti, "nibabel / nilearn.signal",
-    "4-D run → voxel series (mask; affine, grid shape and voxel indices for writing back) or "
-    "atlas ROI series; TR from sidecar/header; events TSV or per-volume label files; optional "
-    "confound regression, detrending, standardization (recorded in provenance)"))

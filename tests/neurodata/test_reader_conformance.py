@@ -236,3 +236,17 @@ def test_docs_reader_example_runs(capsys):
     exec(compile(block, "docs/loaders_readers.md", "exec"), {})
     out = capsys.readouterr().out.splitlines()
     assert out == ["['misc']", "['left', 'right']"]
+
+
+def test_every_registered_reader_is_a_reader_subclass():
+    """Synthetic: the package's own readers are Reader subclasses, none wrapped as a plain
+    function (FunctionReader is only for functions other code registers)."""
+    from neurodata.io import FunctionReader, Reader
+    from neurodata.io._registry import _READERS
+
+    wrapped = [s.name for s in _READERS if isinstance(s.reader, FunctionReader)
+               or not isinstance(s.reader, Reader)]
+    assert wrapped == []
+    assert {s.name for s in _READERS} >= {"NIfTI", "spike times (NPZ)", "Trodes position",
+                                          "nelpy linear track", "C. elegans traces (JSON)",
+                                          "Cook 2019 SI5 (XLSX)"}
