@@ -5,8 +5,9 @@ discovered, so adding a format means adding a file (one module per format family
 A reader subclasses :class:`Reader` (the base does path checks, error wrapping,
 provenance and the skipped-content list) and registers an instance with
 :func:`register` (every reader of this package does); a plain function that other code
-registers with :func:`register_reader` gets the same base around it (``FunctionReader``).  :func:`check_reader` is the contract every registered reader passes
-(see ``docs/loaders_readers.md``).  Reader modules import their heavy libraries
+registers with :func:`register_reader` gets the same base around it (``FunctionReader``).
+:func:`check_reader` is the contract every registered reader passes (see
+``docs/loaders_readers.md``).  Reader modules import their heavy libraries
 (nibabel, pynwb, ...) inside the reading functions so that ``import neurodata`` stays
 fast.
 """
