@@ -8,6 +8,8 @@ Parts (``--parts``, default all; ``--quick`` runs only ``sim`` at small settings
   the true directed graph, PSTH Pearson r between generated and held-out trials, spike-token
   F1 on held-out windows (vs a per-neuron rate baseline), behaviour (speed) r vs ridge
   regression on binned counts;
+* ``sim_behaviour_input`` — the same with the past window's speed as a cross-attention
+  input (behaviour r beside ridge on counts and ridge on counts + the same past speed);
 * ``hippocampus`` — the bundled rat linear-track units (run period), position as the
   behaviour: held-out position error of Neuroformer vs ridge on binned counts vs a GRU of
   similar parameter count, and token F1;
@@ -98,13 +100,16 @@ def kv_cache_speed(model, windows, *, n_windows: int = 8, n_tokens: int = 64) ->
     return res
 
 
-def part_sim(quick: bool, seed: int) -> dict:
+def _sim_setup(quick: bool, seed: int, *, behaviour_input: bool = False):
     from decoders.neuroformer import simulate_circuit
-    from decoders.neuroformer.workflow import evaluate, prepare
+    from decoders.neuroformer.workflow import prepare
 
     sim = simulate_circuit(n_neurons=16, n_trials=60 if quick else 200, random_state=seed)
-    cfg = _cfg(data={"recording": "sim", "behaviour": "behavior", "stimulus": "stimulus",
-                     "split": [0.7, 0.1, 0.2]},
+    data = {"recording": "sim", "behaviour": "behavior", "stimulus": "stimulus",
+            "split": [0.7, 0.1, 0.2]}
+    if behaviour_input:  # the past window's speed as an input (never the current window's)
+        data["behaviour_input"] = "behavior"
+    cfg = _cfg(data=data,
                tokens={"window": 0.05, "past_window": 0.1, "dt": 0.01, "block_size": 48,
                        "max_past": 96},
                model={"n_embd": 64, "n_head": 4, "n_layer": 2, "n_past_layer": 0,
@@ -113,7 +118,13 @@ def part_sim(quick: bool, seed: int) -> dict:
                       "seed": seed},
                generate={"n_samples": 4, "condition": "generated",
                          "max_windows": 200 if quick else 400})
-    prep = prepare(sim.recording, cfg)
+    return sim, cfg, prepare(sim.recording, cfg)
+
+
+def part_sim(quick: bool, seed: int) -> dict:
+    from decoders.neuroformer.workflow import evaluate
+
+    sim, cfg, prep = _sim_setup(quick, seed)
     model, out = _fit(prep, cfg)
     out.update(kv_cache_speed(model, prep.test, n_tokens=48))
     metrics, _ = evaluate(model, prep, cfg)
@@ -124,6 +135,25 @@ def part_sim(quick: bool, seed: int) -> dict:
                 "rate_baseline_f1": metrics["rate_baseline_f1"]["f1"],
                 "behaviour_r": metrics["behaviour"]["neuroformer_r"][0],
                 "ridge_r": metrics["behaviour"]["ridge_r"][0],
+                "n_trials": len(sim.trial_starts)})
+    return out
+
+
+def part_sim_behaviour_input(quick: bool, seed: int) -> dict:
+    """The same simulation and model with the past window's speed as a cross-attention
+    input: current-window speed decoded from past speed + spikes, beside ridge on the
+    counts alone and ridge on the counts + the same past speed bins."""
+    from decoders.neuroformer.workflow import evaluate
+
+    sim, cfg, prep = _sim_setup(quick, seed, behaviour_input=True)
+    model, out = _fit(prep, cfg)
+    metrics, _ = evaluate(model, prep, cfg)
+    beh = metrics["behaviour"]
+    out.update({"behaviour_r": beh["neuroformer_r"][0], "ridge_r": beh["ridge_r"][0],
+                "ridge_with_input_r": beh["ridge_with_input_r"][0],
+                "token_f1": metrics["token_f1"]["f1"],
+                "rate_baseline_f1": metrics["rate_baseline_f1"]["f1"],
+                "connectivity_auroc": metrics.get("connectivity_auroc"),
                 "n_trials": len(sim.trial_starts)})
     return out
 
@@ -225,8 +255,10 @@ def _real(prep, metrics):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="sim only, small (about a minute)")
-    ap.add_argument("--parts", default=None, help="comma list of sim,hippocampus,celegans")
+    ap.add_argument("--quick", action="store_true",
+                    help="sim only, small (60 trials, 3 epochs; ~13 CPU-s)")
+    ap.add_argument("--parts", default=None,
+                    help="comma list of sim,sim_behaviour_input,hippocampus,celegans")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="torch threads")
     ap.add_argument("--json", help="write all numbers here")
@@ -241,13 +273,16 @@ def main(argv=None) -> int:
     print_config("bench_neuroformer" + (" --quick" if args.quick else ""))
     parts = (args.parts.split(",") if args.parts else
              (["sim"] if args.quick else ["sim", "hippocampus", "celegans"]))
-    funcs = {"sim": part_sim, "hippocampus": part_hippocampus, "celegans": part_celegans}
+    funcs = {"sim": part_sim, "sim_behaviour_input": part_sim_behaviour_input,
+             "hippocampus": part_hippocampus, "celegans": part_celegans}
     results = {}
     for p in parts:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         results[p] = funcs[p](args.quick, args.seed)
         results[p]["part_wall_s"] = time.perf_counter() - t0
-        print(f"\n== {p} ({results[p]['part_wall_s']:.0f} s)")
+        results[p]["part_cpu_s"] = time.process_time() - c0
+        print(f"\n== {p} ({results[p]['part_wall_s']:.0f} s wall, "
+              f"{results[p]['part_cpu_s']:.0f} s CPU)")
         for k, v in results[p].items():
             if isinstance(v, float):
                 print(f"  {k:28s} {v:.4g}")
