@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurodata.errors import MissingFileError, SliceError, ValidationError
+from neurodata.errors import MissingFileError, SliceError, ValidationError, WriteError
 from neurodata.log import logger, verbose
 
 __all__ = ["Epochs", "make_epochs", "eegmmidb_classes", "DATA_CHANNEL_TYPES"]
@@ -131,25 +131,45 @@ class Epochs:
     def save(self, folder: str | os.PathLike) -> Path:
         """Write to ``folder`` (``X.npy``, ``y.npy``, ``metadata.csv``, ``info.json``).
 
-        The folder is written under a temporary name and renamed, so a crash never leaves
-        a half-written cache.  ``X.npy`` can be memory-mapped by :meth:`load`.
+        The files are written into a temporary folder beside ``folder``, fsynced, and the
+        folder is renamed into place without replacing (:mod:`neurodata.atomic`): a crash
+        or an error never leaves a half-written cache, and when another worker finished
+        the same cache first, theirs is kept and returned.  ``X.npy`` can be
+        memory-mapped by :meth:`load`.
         """
-        folder = Path(folder)
-        tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
-        tmp.mkdir(parents=True, exist_ok=True)
-        np.save(tmp / "X.npy", np.ascontiguousarray(self.X))
-        np.save(tmp / "y.npy", self.y)
-        self.metadata.to_csv(tmp / "metadata.csv", index=False)
-        info = {"classes": list(self.classes), "sfreq": self.sfreq, "tmin": self.tmin,
-                "ch_names": list(self.ch_names), "params": self.params,
-                "n_rejected": self.n_rejected}
-        (tmp / "info.json").write_text(json.dumps(info, indent=1, default=str))
-        if folder.exists():  # another worker finished the same cache first: keep theirs
-            import shutil
+        import shutil
+        import tempfile
 
+        from neurodata.atomic import clean_stale, rename_noreplace
+
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(folder)  # leftovers of killed writers of this cache
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-{os.getpid()}-",
+                                    dir=folder.parent))
+        try:
+            np.save(tmp / "X.npy", np.ascontiguousarray(self.X))
+            np.save(tmp / "y.npy", self.y)
+            self.metadata.to_csv(tmp / "metadata.csv", index=False)
+            info = {"classes": list(self.classes), "sfreq": self.sfreq, "tmin": self.tmin,
+                    "ch_names": list(self.ch_names), "params": self.params,
+                    "n_rejected": self.n_rejected}
+            (tmp / "info.json").write_text(json.dumps(info, indent=1, default=str))
+            for f in tmp.iterdir():  # the data reach the disk before the name does
+                with open(f, "rb+") as fh:
+                    os.fsync(fh.fileno())
+            try:
+                rename_noreplace(tmp, folder)
+            except OSError as exc:
+                if not (folder / "info.json").exists():
+                    raise WriteError(f"exists and is not an epochs cache (no info.json; "
+                                     f"{exc.strerror or exc}); remove it or choose another "
+                                     "cache folder", path=folder) from exc
+                # another worker finished the same cache first: keep theirs
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
-            return folder
-        os.replace(tmp, folder)
+            raise
         return folder
 
     @classmethod

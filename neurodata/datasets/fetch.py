@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..atomic import atomic_path
 from ..errors import MissingFileError
 from ..log import logger, progress_enabled, verbose, warn
 from .errors import DownloadError, UnknownDatasetError, UnverifiedDownloadError
@@ -226,6 +227,14 @@ def _quiet_pooch() -> Iterator[None]:
         plog.setLevel(old)
 
 
+def _move_into_place(src: Path, final: Path) -> Path:
+    """Move a verified staged file to ``final`` (replacing a stale copy) atomically."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(final, overwrite=True) as tmp:
+        os.replace(src, tmp)  # same filesystem: staging lives in the data home
+    return final
+
+
 def _download(url: str, known_hash: str | None, target: Path) -> None:
     import pooch
     import requests
@@ -389,27 +398,22 @@ def fetch(
                         members = [str(sub / m) for m in
                                    _unpack(target, staging / "unpacked" / f.path / "x")]
                     staged[f.path] = (target, members)
-            # Every file arrived and matched: move into place.
+            # Every file arrived and matched: move into place, each through
+            # neurodata.atomic (a temporary name beside it, fsync, rename), so a crash
+            # leaves every cached file either as it was or complete.
             for f in missing:
                 target, members = staged[f.path]
                 if members is None:
-                    final = dataset_dir / f.path
-                    final.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(target, final)
-                    present[f.path] = [final]
+                    present[f.path] = [_move_into_place(target, dataset_dir / f.path)]
                 else:
                     root = staging / "unpacked" / f.path / "x"
                     sub = PurePosixPath(f.path).parent
-                    out = []
-                    for m in members:
-                        src = root / PurePosixPath(m).relative_to(sub)
-                        final = dataset_dir / m
-                        final.parent.mkdir(parents=True, exist_ok=True)
-                        os.replace(src, final)
-                        out.append(final)
-                    marker = _marker(dataset_dir, f)
-                    marker.write_text(json.dumps({"archive": f.path, "members": members,
-                                                  "sha256": result.sha256[f.path]}))
+                    out = [_move_into_place(root / PurePosixPath(m).relative_to(sub),
+                                            dataset_dir / m) for m in members]
+                    # the marker last: it says the unpacked members are all in place
+                    with atomic_path(_marker(dataset_dir, f), overwrite=True) as tmp:
+                        tmp.write_text(json.dumps({"archive": f.path, "members": members,
+                                                   "sha256": result.sha256[f.path]}))
                     present[f.path] = out
                 result.downloaded.append(f.path)
         finally:

@@ -60,6 +60,18 @@ def _check_output(out: Path, overwrite: bool) -> None:
                          path=out)
 
 
+def _write_npz(out: Path, overwrite: bool, **arrays) -> None:
+    """``np.savez`` through :func:`neurodata.atomic.atomic_path` (temporary name, fsync,
+    rename): a failed or interrupted encode leaves an existing output as it was."""
+    import numpy as np
+
+    from neurodata.atomic import atomic_path
+
+    # a file object: given a path, np.savez would append ".npz" to the temporary name
+    with atomic_path(out, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
 def cmd_tokenize_train(args: argparse.Namespace) -> int:
     """Run ``neuroloom tokenize train``."""
     out = Path(args.output)
@@ -99,21 +111,20 @@ def cmd_tokenize_encode(args: argparse.Namespace) -> int:
 
     tpath = Path(args.tokenizer)
     rec = _open(args.input)
-    tmp = out.with_name(out.name + ".tmp.npz")
     if tpath.suffix.lower() == ".json":
         tok = SpikeTokenizer.load(tpath)
         seq = tok.encode(_pick_spikes(rec, args.block, args.input))
         lengths = np.array([len(i) for i in seq.ids])
         plengths = np.array([len(i) for i in seq.past_ids])
         empty = np.zeros(0, np.int64)
-        np.savez(tmp, ids=np.concatenate(seq.ids), dts=np.concatenate(seq.dts),
-                 lengths=lengths,
-                 past_ids=np.concatenate(seq.past_ids) if seq.past_ids else empty,
-                 past_dts=np.concatenate(seq.past_dts) if seq.past_dts else empty,
-                 past_lengths=plengths, window_tick=seq.window_tick,
-                 meta=json.dumps({"origin": seq.origin, "dt": seq.dt, "t_start": seq.t_start,
-                                  "t_stop": seq.t_stop, "tokenizer": str(tpath)}))
-        tmp.replace(out)
+        _write_npz(out, args.overwrite, ids=np.concatenate(seq.ids),
+                   dts=np.concatenate(seq.dts), lengths=lengths,
+                   past_ids=np.concatenate(seq.past_ids) if seq.past_ids else empty,
+                   past_dts=np.concatenate(seq.past_dts) if seq.past_dts else empty,
+                   past_lengths=plengths, window_tick=seq.window_tick,
+                   meta=json.dumps({"origin": seq.origin, "dt": seq.dt,
+                                    "t_start": seq.t_start, "t_stop": seq.t_stop,
+                                    "tokenizer": str(tpath)}))
         print(f"wrote {out} ({len(seq)} windows, {int(lengths.sum() - 2 * len(seq))} spike "
               "tokens)")
         return 0
@@ -127,12 +138,12 @@ def cmd_tokenize_encode(args: argparse.Namespace) -> int:
     if args.spectrum:
         freqs, psd = tok.decode_spectrum(codes)
         extra = {"freqs": freqs, "psd": psd.astype(np.float32)}
-    np.savez(tmp, codes=codes.codes.astype(np.int32), center=codes.center, scale=codes.scale,
-             ch_names=np.array(codes.ch_names), ch_types=np.array(codes.ch_types),
-             meta=json.dumps({"rate": codes.rate, "patch_seconds": tok.patch_seconds,
-                              "block": ts.name, "tokenizer": str(tpath),
-                              "beam_width": args.beam_width}), **extra)
-    tmp.replace(out)
+    _write_npz(out, args.overwrite, codes=codes.codes.astype(np.int32), center=codes.center,
+               scale=codes.scale, ch_names=np.array(codes.ch_names),
+               ch_types=np.array(codes.ch_types),
+               meta=json.dumps({"rate": codes.rate, "patch_seconds": tok.patch_seconds,
+                                "block": ts.name, "tokenizer": str(tpath),
+                                "beam_width": args.beam_width}), **extra)
     C, P, Q = codes.shape
     print(f"wrote {out} (codes {C} channels x {P} patches x {Q} codebooks"
           f"{', predicted spectra' if args.spectrum else ''})")

@@ -72,6 +72,36 @@ def test_cache_roundtrip(tmp_path):
     assert back.classes == ("T1", "T2") and back.metadata.equals(ep.metadata)
 
 
+def test_cache_save_is_atomic_and_first_writer_wins(tmp_path, monkeypatch):
+    """Synthetic: a save that fails midway leaves neither the cache folder nor a
+    temporary one; a second save of the same cache keeps the first one's files; a
+    folder that is not a cache is refused, naming it."""
+    import pandas as pd
+
+    from neurodata.errors import WriteError
+
+    ep = make_epochs(planted_recording(1), ["T1", "T2"], tmin=0.0, tmax=1.0)
+
+    def broken(self, *args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    with monkeypatch.context() as m:
+        m.setattr(pd.DataFrame, "to_csv", broken)
+        with pytest.raises(OSError, match="simulated"):
+            ep.save(tmp_path / "ep")
+    assert list(tmp_path.iterdir()) == []
+    ep.save(tmp_path / "ep")
+    before = {f.name: f.read_bytes() for f in (tmp_path / "ep").iterdir()}
+    other = make_epochs(planted_recording(2), ["T1", "T2"], tmin=0.0, tmax=0.5)
+    assert other.save(tmp_path / "ep") == tmp_path / "ep"
+    assert {f.name: f.read_bytes() for f in (tmp_path / "ep").iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ep"]
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "notes.txt").write_text("x")
+    with pytest.raises(WriteError, match="junk: exists and is not an epochs cache"):
+        ep.save(tmp_path / "junk")
+
+
 def test_no_events_of_requested_classes(shared):
     """The sEEG sample carries only 'test annotation'/'test mark' events."""
     path = shared("ieeg/sample_seeg.edf")

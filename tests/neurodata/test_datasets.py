@@ -129,6 +129,32 @@ def test_corrupted_download_leaves_nothing(served):
     assert not (s["home"] / "toy").exists()
 
 
+def test_failed_move_into_place_leaves_the_cached_copy(served, monkeypatch):
+    """Synthetic: a stale cached a.txt (wrong size) is replaced only by a complete file:
+    when the atomic write fails (fsync error, simulated) the old bytes stay and no
+    temporary file is left; the next fetch replaces it with the verified file."""
+    import os
+
+    s = served
+    stale = s["home"] / "toy" / "a.txt"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old partial copy")
+
+    def failing_fsync(fd):
+        raise OSError(5, "Input/output error (simulated)")
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "fsync", failing_fsync)
+        with pytest.raises(OSError, match="simulated"):
+            fetch("toy", files="a.txt", data_home=s["home"], base_url=s["url"],
+                  registry=s["registry"])
+    assert stale.read_bytes() == b"old partial copy"
+    assert _files_under(s["home"]) == [stale]  # no temporary or staged file left
+    ds = fetch("toy", files="a.txt", data_home=s["home"], base_url=s["url"],
+               registry=s["registry"])
+    assert ds.files == [stale] and stale.read_bytes() == s["a"]
+
+
 def test_http_404_is_a_clear_error(served):
     s = served
     (s["root"] / "a.txt").unlink()
