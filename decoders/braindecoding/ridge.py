@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -112,7 +113,9 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool):
     C : ndarray of shape (n, n_targets), the dual coefficients of the chosen alphas
     """
     n, t = A.shape
-    U2 = U * U
+    # 1 - h for every alpha from one product with U∘U (one pass over it, not one per alpha).
+    F = (lam[:, None] / (lam[:, None] + alphas[None, :])).astype(A.dtype)
+    one_minus_h = 1.0 - (U * U) @ F - (1.0 / n if intercept else 0.0)
     errors = np.empty((len(alphas), t), dtype=np.float64)
     best = np.full(t, np.inf)
     C_best = np.empty_like(A)
@@ -122,8 +125,7 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool):
         d = 1.0 / (lam + alpha)
         np.multiply(d.astype(A.dtype)[:, None], A, out=DA)
         np.matmul(U, DA, out=C)
-        one_minus_h = 1.0 - (U2 @ (lam * d).astype(A.dtype)) - (1.0 / n if intercept else 0.0)
-        np.multiply(C, (alpha / one_minus_h)[:, None], out=DA)  # the LOO residuals
+        np.multiply(C, (alpha / one_minus_h[:, i])[:, None], out=DA)  # the LOO residuals
         errors[i] = np.einsum("ij,ij->j", DA, DA, dtype=np.float64) / n
         if per_target:
             improved = errors[i] < best
@@ -158,7 +160,7 @@ def _top_eigenvalue(M: np.ndarray, n_iter: int = 20) -> float:
     return lam
 
 
-def _eigh(M, min_alpha: float):
+def _eigh(M, min_alpha: float, overwrite: bool = False):
     """Eigendecomposition in ``M``'s precision when that is safe, else in float64.
 
     float32 eigenvalues are off by about ``1e-7 * lam_max`` (the float32 Gram itself is
@@ -166,17 +168,25 @@ def _eigh(M, min_alpha: float):
     float32 precision while every penalty is much larger, so float32 input is decomposed
     in float32 (LAPACK ``ssyevd``, 2-3x faster than ``dsyevd``) unless
     ``min_alpha < 1e-5 * lam_max`` (``lam_max`` by power iteration).
+
+    LAPACK ``?syevd`` (divide and conquer) through scipy, on the Fortran-ordered view
+    ``M.T`` of the symmetric ``M`` (no transposed copy) and, with ``overwrite`` or when
+    ``M`` had to be converted to float64 anyway, in place: measured 1.29-1.37 s against
+    1.46-1.53 s for ``numpy.linalg.eigh`` on a 2000 x 2000 Gram, one thread (``evr``,
+    scipy's default driver, 1.52-1.60 s).
     """
     if M.dtype == np.float32 and min_alpha >= 1e-5 * _top_eigenvalue(M):
-        lam, U = np.linalg.eigh(M)
+        work = M
     else:
-        lam, U = np.linalg.eigh(M.astype(np.float64, copy=False))
+        work = M.astype(np.float64, copy=False)
+    lam, U = scipy.linalg.eigh(work.T, driver="evd", check_finite=False,
+                               overwrite_a=overwrite or work is not M)
     return np.clip(lam.astype(np.float64), 0.0, None), U
 
 
-def _eig(K, intercept: bool, min_alpha: float = 0.0):
+def _eig(K, intercept: bool, min_alpha: float = 0.0, overwrite: bool = False):
     """Eigendecomposition of a centred Gram; the intercept direction gets lam=0."""
-    lam, U = _eigh(K, min_alpha)
+    lam, U = _eigh(K, min_alpha, overwrite)
     if intercept:
         # Centring puts 1/sqrt(n) in the null space; zero that eigenvalue exactly (as
         # scikit-learn's _RidgeGCV does) so rounding cannot penalise the intercept.
@@ -308,11 +318,12 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         # One decomposition of all samples: the leave-one-out errors and the final fit
         # share it (K-fold adds one per fold).
         if gram:
-            lam, U = _eig(G, self.fit_intercept, alphas.min())
+            # Leave-one-out needs G no more: decomposed in place.
+            lam, U = _eig(G, self.fit_intercept, alphas.min(), overwrite=self.cv is None)
             U = U.astype(dt, copy=False)
             A = U.T @ Yc
         else:
-            lam, V = _eigh(Xc.T @ Xc, alphas.min())
+            lam, V = _eigh(Xc.T @ Xc, alphas.min(), overwrite=True)
             V = V.astype(dt, copy=False)
         if self.cv is None and gram:
             errors, C = _loo_gram(U, lam, A, alphas, self.fit_intercept,
@@ -328,9 +339,10 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if gram:
             if self.cv is not None:
                 C = U @ ((1.0 / (lam[:, None] + alpha_t[None, :])).astype(dt) * A)
-            if Xc is None:  # Xc^T C = X^T C - mean (1^T C), without the centred copy
-                beta = X.T @ C
-                beta -= np.outer(x_mean, C.sum(axis=0))
+            if Xc is None:
+                # Xc^T C = X^T (C - 1 (1^T C) / n), because X^T 1 = n * mean: centring the
+                # n x t coefficients stands in for centring the n x p data.
+                beta = X.T @ (C - C.mean(axis=0))
             else:
                 beta = Xc.T @ C
         else:
@@ -371,7 +383,7 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
                     K, Kte = _centre_gram(G[np.ix_(train, train)], G[np.ix_(test, train)])
                 else:
                     K, Kte = G[np.ix_(train, train)], G[np.ix_(test, train)]
-                lam, U = _eig(K, self.fit_intercept, alphas.min())
+                lam, U = _eig(K, self.fit_intercept, alphas.min(), overwrite=True)
                 Ud = U.astype(dt)
                 A = Ud.T @ (Ytr - ym)
                 for i, alpha in enumerate(alphas):
@@ -381,7 +393,7 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
             else:
                 xm = Xc[train].mean(axis=0) if self.fit_intercept else 0.0
                 Xtr, Xte = Xc[train] - xm, Xc[test] - xm
-                lam, V = _eigh(Xtr.T @ Xtr, alphas.min())
+                lam, V = _eigh(Xtr.T @ Xtr, alphas.min(), overwrite=True)
                 Vd = V.astype(dt)
                 B = Vd.T @ (Xtr.T @ (Ytr - ym))
                 P = Xte @ Vd
