@@ -9,6 +9,7 @@ robust standard deviation, and cut non-overlapping (or strided) patches per chan
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -141,15 +142,72 @@ def _channel_major(x: np.ndarray) -> np.ndarray:
 def _resample_rows(xt: np.ndarray, rate: float, new_rate: float) -> np.ndarray:
     """:func:`resample` for channel-major (n_channels, n_times) arrays, along axis 1.
 
-    Filtering contiguous rows is ~30 % faster than along a strided axis 0 and gives
-    bit-identical samples (same per-channel FIR arithmetic).
+    The filter, padding and output samples of :func:`scipy.signal.resample_poly` (its
+    default Kaiser-windowed FIR, zero padding), computed as one small matrix product
+    per block of output samples (see :func:`_polyphase_matrix`) instead of a scalar
+    loop per tap: ~2.5x faster, and equal to ``resample_poly`` to ~3e-16 of the
+    signal's peak (only the order of the float64 sums differs).
     """
-    from scipy.signal import resample_poly
-
     if rate == new_rate:
         return xt
     frac = Fraction(new_rate / rate).limit_denominator(1000)
-    return resample_poly(xt, frac.numerator, frac.denominator, axis=-1)
+    up, down = frac.numerator, frac.denominator
+    xt = np.asarray(xt, dtype=np.float64)
+    if up == down:
+        return xt.copy()
+    mat_t, r_min = _polyphase_matrix(up, down)
+    n_ch, n = xt.shape
+    n_out = -(-n * up // down)
+    n_blk = -(-n_out // up)  # output block b = samples [b*up, (b+1)*up)
+    width = mat_t.shape[0]
+    # output block b reads input samples [b*down + r_min, b*down + r_min + width)
+    total = (n_blk - 1) * down + width
+    xp = np.zeros((n_ch, total), dtype=np.float64)
+    keep = min(n, total + r_min)
+    xp[:, -r_min : -r_min + keep] = xt[:, :keep]
+    win = np.lib.stride_tricks.as_strided(
+        xp, (n_ch, n_blk, width), (xp.strides[0], down * xp.strides[1], xp.strides[1]),
+        writeable=False)
+    out = np.empty((n_ch, n_blk, up), dtype=np.float64)
+    step = max(1, (1 << 17) // width)  # blocks per product: a <= 1 MiB window buffer
+    buf = np.empty((min(step, n_blk), width), dtype=np.float64)
+    for c in range(n_ch):
+        for a in range(0, n_blk, step):
+            b = min(a + step, n_blk)
+            bb = buf[: b - a]
+            bb[...] = win[c, a:b]
+            np.matmul(bb, mat_t, out=out[c, a:b])
+    return out.reshape(n_ch, n_blk * up)[:, :n_out]
+
+
+@functools.lru_cache(maxsize=32)
+def _polyphase_matrix(up: int, down: int) -> tuple[np.ndarray, int]:
+    """Taps of :func:`scipy.signal.resample_poly` (up, down) as a (width, up) matrix.
+
+    ``resample_poly`` filters the ``up``-fold zero-stuffed input with ``h`` (firwin of
+    ``20 * max(up, down) + 1`` taps, Kaiser beta 5, times ``up``, ``n_pre_pad`` zeros in
+    front) and keeps every ``down``-th sample from ``n_pre_remove`` on.  Output sample
+    ``b*up + p`` is then ``sum_r x[b*down + r] * h[(p + n_pre_remove)*down - r*up]``:
+    the same taps for every block ``b``, i.e. ``y_block = x_window @ M`` with
+    ``M[r - r_min, p]`` as returned (``r_min`` the first input offset, <= 0).
+    """
+    from scipy.signal import firwin
+
+    max_rate = max(up, down)
+    half_len = 10 * max_rate
+    h = firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0)) * up
+    n_pre_pad = down - half_len % down
+    h = np.concatenate([np.zeros(n_pre_pad), h])
+    n_pre_remove = (half_len + n_pre_pad) // down
+    j = (np.arange(up) + n_pre_remove) * down  # filter index of offset r = 0, per phase
+    r_lo = -((h.size - 1 - j) // up)  # smallest r with j - r*up <= len(h) - 1
+    r_hi = j // up  # largest r with j - r*up >= 0
+    r_min = int(r_lo.min())
+    r = np.arange(r_min, int(r_hi.max()) + 1)
+    k = j[None, :] - r[:, None] * up  # (width, up) filter indices
+    mat = np.where((k >= 0) & (k < h.size), h[np.clip(k, 0, h.size - 1)], 0.0)
+    mat.flags.writeable = False
+    return mat, r_min
 
 
 def make_patches(x: np.ndarray, patch_len: int, *, stride: int | None = None,
