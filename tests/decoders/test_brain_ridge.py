@@ -39,6 +39,72 @@ def test_loo_matches_sklearn_ridgecv(n, p):
     assert np.abs(o32.predict(X) - sk.predict(X)).max() < 0.05
 
 
+def _cancellation(X):
+    """max ||x_i||^2 / max ||x_i - mean||^2: the precision factor lost by centring X X^T
+    algebraically instead of centring X."""
+    return (X * X).sum(axis=1).max() / ((X - X.mean(axis=0)) ** 2).sum(axis=1).max()
+
+
+@pytest.mark.parametrize("offset,kappa_range,rtol", [
+    (0.0, (1, 1.5), 1e-10), (3.0, (8, 12), 1e-10), (30.0, (700, 1100), 1e-10),
+    (1e4, (1e7, 1e9), 1e-12)])
+def test_gram_centring_and_its_fallback_match_sklearn(offset, kappa_range, rtol):
+    """Synthetic, n <= p: the Gram matrix is centred algebraically (no centred copy of X)
+    while that loses under 2 digits in float64 / 2 bits in float32, else the data are
+    centred; the offsets cover Gram-centring in both dtypes (0), in float64 only (3) and
+    in neither (30, 1e4, an fMRI-like raw intensity).  Every case gives RidgeCV's alphas,
+    scores and predictions in float64, float32 close.  At offset 1e4 Gram-centring would
+    still be within 3e-11 of RidgeCV (measured); the 1e-12 bound fails unless the data
+    were centred first."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((70, 240)) + offset
+    W = rng.standard_normal((240, 6)) * (rng.random(6) < 0.7)
+    Y = X @ W / np.sqrt(240) + rng.standard_normal((70, 6))
+    assert kappa_range[0] < _cancellation(X) < kappa_range[1]
+    sk = RidgeCV(alphas=ALPHAS, alpha_per_target=True).fit(X, Y)
+    ours = MultiTargetRidgeCV(ALPHAS, dtype="float64").fit(X, Y)
+    scale = np.abs(sk.predict(X)).max()
+    np.testing.assert_array_equal(ours.alpha_, sk.alpha_)
+    np.testing.assert_allclose(ours.best_score_, sk.best_score_, rtol=1e-9)
+    np.testing.assert_allclose(ours.predict(X), sk.predict(X), rtol=0, atol=rtol * scale)
+    np.testing.assert_allclose(ours.intercept_, sk.intercept_, rtol=0, atol=rtol * scale)
+    o32 = MultiTargetRidgeCV(ALPHAS).fit(X, Y)
+    assert np.abs(o32.predict(X) - sk.predict(X)).max() < 0.02 * scale
+
+
+def test_no_intercept_matches_sklearn():
+    """Synthetic, gram and covariance paths: fit_intercept=False equals RidgeCV's."""
+    for n, p in [(60, 200), (200, 30)]:
+        X, Y = _data(n, p, seed=2)
+        sk = RidgeCV(alphas=ALPHAS, alpha_per_target=True, fit_intercept=False).fit(X, Y)
+        ours = MultiTargetRidgeCV(ALPHAS, fit_intercept=False, dtype="float64").fit(X, Y)
+        np.testing.assert_array_equal(ours.alpha_, sk.alpha_)
+        np.testing.assert_allclose(ours.best_score_, sk.best_score_, rtol=1e-9)
+        np.testing.assert_allclose(ours.predict(X), sk.predict(X), atol=1e-9)
+        assert np.all(ours.intercept_ == 0.0)
+
+
+def test_float32_prediction_does_not_depend_on_the_other_rows():
+    """Synthetic: a float32 model predicts every sample bit for bit the same alone, in
+    the batch and in a shuffled batch (a float32 BLAS product differed in the last bit
+    with the row's place in the kernel's blocking; scikit-learn's
+    check_methods_sample_order_invariance caught it on some permutations)."""
+    rng = np.random.default_rng(0)
+    X1 = 3 * rng.random((40, 3))  # covariance path, 1-D target (as in the sklearn check)
+    X2 = rng.standard_normal((40, 300))  # gram path, 4 targets
+    cases = [(X1, X1[:, 0] + rng.standard_normal(40)),
+             (X2, X2[:, :4] + rng.standard_normal((40, 4)))]
+    for X, Y in cases:
+        model = MultiTargetRidgeCV().fit(X, Y)
+        full = model.predict(X)
+        assert full.dtype == np.float32
+        for seed in range(5):
+            perm = np.random.default_rng(seed).permutation(len(X))
+            np.testing.assert_array_equal(model.predict(X[perm]), full[perm])
+        alone = np.array([model.predict(X[i:i + 1])[0] for i in range(len(X))])
+        np.testing.assert_array_equal(alone, full)
+
+
 def test_single_alpha_for_all_targets_and_1d_target():
     """Synthetic: alpha_per_target=False equals RidgeCV's shared alpha; 1-D y gives 1-D
     predictions."""
