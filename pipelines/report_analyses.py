@@ -1,4 +1,5 @@
-"""Report sections of the analysis steps: connectome, HMM-GLM, decoding, tokenizers.
+"""Report sections of the analysis steps: connectome, HMM-GLM, decoding, tokenizers,
+Neuroformer and brain -> caption decoding (fMRI).
 
 Each function takes a finished step's folder (with ``step.json``) and returns report
 sections built from the files that step wrote; nothing is refitted here except the
@@ -18,7 +19,8 @@ import pandas as pd
 from .report import ReportSection, figure_to_png, fmt
 
 __all__ = ["connectome_sections", "glmhmm_sections", "decoding_sections",
-           "tokenizer_sections", "homogenize_sections", "neuroformer_sections"]
+           "tokenizer_sections", "homogenize_sections", "neuroformer_sections",
+           "brain_decoding_sections"]
 
 
 def _png(path: Path, caption: str) -> tuple[bytes, str] | None:
@@ -370,3 +372,68 @@ def neuroformer_sections(folder: Path, record: dict[str, Any]) -> list[ReportSec
         reading="Token F1 scores how well the model predicts which neuron fires next in "
                 "each window of the held-out block (1 is perfect); it is only meaningful "
                 "above the rate baseline, which predicts from firing rates alone.")]
+
+
+def _pct(value: Any) -> str:
+    return "" if value is None else f"{100 * float(value):.1f} %"
+
+
+def brain_decoding_sections(folder: Path, record: dict[str, Any]) -> list[ReportSection]:
+    """Brain -> caption retrieval (``neuroloom decode eval``): top-1 with chance and p,
+    top-k and top-1 vs N curves, per-run scores beside nilearn's Decoder when computed."""
+    out_dir = folder / record["main"]
+    m = json.loads((out_dir / "metrics.json").read_text())
+    n_cat = len(m["categories"])
+    n_perm = int(m.get("n_permutations") or 0)
+    space = m.get("embedding_space", {})
+    summary = {"caption retrieval top-1": _pct(m["top1"]),
+               f"chance (1/{n_cat})": _pct(m["chance"]),
+               "permutation null mean": _pct(m.get("null_mean")),
+               "null 95th pct": _pct(m.get("null_p95")),
+               "p (permutations)": m.get("p_value"), "permutations": n_perm,
+               "caption similarity (retrieved vs true)": m.get("caption_similarity")}
+    if "nilearn_accuracy" in m:
+        summary["nilearn Decoder (SVC) accuracy"] = _pct(m["nilearn_accuracy"])
+    curve = pd.DataFrame({"k": [int(k) for k in m["topk_curve"]],
+                          "top-k among all captions": list(m["topk_curve"].values()),
+                          "chance (k/N)": [int(k) / n_cat for k in m["topk_curve"]]})
+    vs_n = pd.DataFrame({"N candidate captions": [int(n) for n in m["topk_vs_n"]],
+                         "top-1": list(m["topk_vs_n"].values()),
+                         "chance (1/N)": [1 / int(n) for n in m["topk_vs_n"]]})
+    per_run = pd.DataFrame({"held-out run": [int(r) for r in m["top1_per_run"]],
+                            "caption top-1": list(m["top1_per_run"].values())})
+    if "nilearn_per_run" in m:
+        # both mappings come from JSON, so their run keys are the same strings
+        per_run["nilearn Decoder"] = [m["nilearn_per_run"].get(r) for r in m["top1_per_run"]]
+    text = [f"{m['n_blocks']} category blocks ({len(m['top1_per_run'])} runs x {n_cat} "
+            f"categories, {m['n_voxels']} voxels, layout {m.get('layout')}): a ridge "
+            f"decoder maps each block's voxels to the {space.get('dim')}-d "
+            f"{space.get('name')} sentence embedding of its category's caption, trained "
+            "on the other runs, and the block is assigned the nearest of the "
+            f"{n_cat} captions.",
+            f"Caption-retrieval top-1 {_pct(m['top1'])} against chance {_pct(m['chance'])}"
+            + (f", permutation p = {fmt(m['p_value'])} ({n_perm} within-run label "
+               f"permutations, smallest possible p {fmt(1 / (n_perm + 1))})"
+               if m.get("p_value") is not None else ", no permutation test")
+            + (f"; nilearn's Decoder (linear SVC on the same folds, classifying the "
+               f"categories directly) {_pct(m['nilearn_accuracy'])}."
+               if "nilearn_accuracy" in m else
+               "; nilearn's Decoder was not run (brain_decoding.nilearn_reference: false).")]
+    names = {"retrieval_curve.png": "top-k accuracy among all captions (chance dashed)",
+             "topk_vs_n.png": "top-1 among N candidate captions (chance 1/N dashed)",
+             "confusion_matrix.png": "true category (rows) vs retrieved caption (columns)",
+             "per_run_scores.png": "top-1 per held-out run"
+                                   + (", beside nilearn's Decoder" if "nilearn_accuracy"
+                                      in m else "")}
+    figs = _figs(*(_png(out_dir / n, c) for n, c in names.items()))
+    links = [(n, str(out_dir / n)) for n in ("metrics.json", "per_run.csv", "topk_vs_n.csv",
+                                             "retrieval_curve.csv")
+             if (out_dir / n).is_file()]
+    return [ReportSection(
+        "Brain → caption decoding (fMRI)", level=2, text=text,
+        tables=[pd.DataFrame([summary]), curve, vs_n, per_run], figures=figs, links=links,
+        reading=f"Top-1 is the share of held-out blocks whose decoded embedding is closest "
+                f"to the caption of the category actually shown: guessing gives 1/{n_cat} = "
+                f"{_pct(1 / n_cat)}, p is the share of label permutations that scored as "
+                "high, and in the curves the decoder should stay above the dashed chance "
+                "line for every k and N.")]

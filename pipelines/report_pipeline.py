@@ -3,8 +3,9 @@
 :func:`write_pipeline_report` takes the output folders of finished jobs (each with its
 ``step.json``), builds one section per recording and per analysis from the files those
 jobs wrote, and ends with a provenance table (inputs and their sha256, software versions,
-parameters, keys) and links to every output file.  Sections for steps added later
-(e.g. Neuroformer, brain decoding) plug in through :data:`SECTION_BUILDERS`.
+parameters, keys) and links to every output file.  Steps with one builder each plug in
+through :data:`SECTION_BUILDERS`; the tokenizers, Neuroformer and brain -> caption
+decoding (fMRI) follow them in pipeline order.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 
 from .report import ReportSection, write_html_report
 from .report_analyses import (
+    brain_decoding_sections,
     connectome_sections,
     decoding_sections,
     glmhmm_sections,
@@ -125,10 +127,12 @@ def write_pipeline_report(folders: Sequence[str | os.PathLike], output: str | os
             sections += tokenizer_sections(folder, r, index)
     for folder, r in by_step.get("neuroformer", []):
         sections += neuroformer_sections(folder, r)
+    for folder, r in by_step.get("brain_decoding", []):
+        sections += brain_decoding_sections(folder, r)
     sections += _provenance(records, output.parent)
     n_rec = len(by_step.get("validate", []))
     analyses = [s for s in ("connectome", "glmhmm", "decoding", "tokenize_encode",
-                            "neuroformer") if s in by_step]
+                            "neuroformer", "brain_decoding") if s in by_step]
     intro = ReportSection(
         "About this run", level=2,
         text=[f"{n_rec} recording(s) converted to the neuroloom format and validated; "

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .plan import RECORD_NAME, Job, Plan, build_plan, content_hash
+from .plan import RECORD_NAME, STEPS, Job, Plan, build_plan, content_hash
 from .runner import StepError, read_record
 
 __all__ = ["explain", "Explanation"]
@@ -58,9 +58,7 @@ def _find_folder(output: Path) -> Path:
         if (cand / RECORD_NAME).is_file():
             return cand
     for cand in [p, *p.parents]:
-        if cand.parent.name in ("convert", "validate", "homogenize", "connectome", "glmhmm",
-                                "decoding", "tokenize_train", "tokenize_encode", "neuroformer",
-                                "report"):
+        if cand.parent.name in STEPS:
             return cand  # a job folder without a record: unfinished
     raise StepError("not inside a pipeline output folder (no step.json above it)",
                     path=output)

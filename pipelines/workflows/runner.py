@@ -25,7 +25,15 @@ import yaml
 from neurodata.atomic import replace_dir
 from neurodata.errors import NeurodataError
 
-from .plan import RECORD_NAME, Job, Plan, content_hash, decoding_config, job_argv
+from .plan import (
+    RECORD_NAME,
+    Job,
+    Plan,
+    brain_decoding_config,
+    content_hash,
+    decoding_config,
+    job_argv,
+)
 
 __all__ = ["StepError", "run_job", "read_record", "RECORD_FORMAT"]
 
@@ -143,6 +151,9 @@ def run_job(plan: Plan, step: str, name: str = "", *, key: str | None = None) ->
         if job.step == "neuroformer":  # its own run config; the recording is passed apart
             (stage / "neuroformer.yaml").write_text(yaml.safe_dump(job.params["run"],
                                                                    sort_keys=False))
+        if job.step == "brain_decoding":  # the decode config names the fMRI data folder
+            (stage / "decode.yaml").write_text(yaml.safe_dump(brain_decoding_config(job),
+                                                              sort_keys=False))
         _call(argv, stage / job.main if job.step == "validate" else None)
         if rank != 0:
             return job.dir
