@@ -11,16 +11,28 @@ once:
 - **exact leave-one-out** errors from that decomposition (the closed form of
   Golub, Heath & Wahba 1979, "Generalized cross-validation as a method for choosing a
   good ridge parameter", Technometrics 21:215; the same criterion as scikit-learn's
-  ``RidgeCV`` with ``cv=None``): residual ``(y_i - yhat_i) / (1 - h_ii)``;
+  ``RidgeCV`` with ``cv=None``): residual ``(y_i - yhat_i) / (1 - h_ii)``.  In the Gram
+  case the residual is ``alpha`` times the dual coefficients ``(K + alpha I)^-1 y``, so
+  one ``n x n x t`` product per alpha gives both the error and the coefficients, which
+  are kept for each target's best alpha;
 - **grouped K-fold** (by run or session) reuses one Gram matrix of all samples: each
   fold's centred train and test Gram blocks come from it by algebra, so a fold costs one
   ``n_train × n_train`` eigendecomposition and no pass over the features;
-- the coefficients are formed **once**, after the per-target alphas are known (a
-  ``RidgeCV`` with ``alpha_per_target=True`` forms ``X^T c`` for every alpha).
+- the primal coefficients are formed **once**, ``X^T C`` after the per-target alphas are
+  known (a ``RidgeCV`` with ``alpha_per_target=True`` forms ``X^T c`` for every alpha);
+- the data are **not copied to centre them** in the Gram case: ``X X^T`` (one ``syrk``)
+  is centred by rank-one corrections and ``Xc^T C = X^T (C - mean(C))``, unless the
+  offset would cost precision (then ``X`` is centred first).
 
-Heavy products run in ``dtype`` (float32 by default, as the rest of ``decoders``); the
-eigendecomposition itself is always done in float64, because small eigenvalues decide
-the leave-one-out weights.
+On 2000 samples x 10000 features -> 512 targets and 10 alphas (``benchmarks/
+bench_ridge.py``, one BLAS thread) the float64 fit takes 2.7x less CPU time than
+``RidgeCV(alpha_per_target=True)`` with predictions equal to 1e-14; 1.9 s of its 3.2 s
+are the Gram matrix and its eigendecomposition, which RidgeCV computes too.
+
+Heavy products run in ``dtype`` (float32 by default, as the rest of ``decoders``); a
+float32 eigendecomposition is used only when every alpha is large next to float32's
+error on the eigenvalues (``_eigh``), else it is done in float64, because small
+eigenvalues decide the leave-one-out weights.
 """
 
 from __future__ import annotations
