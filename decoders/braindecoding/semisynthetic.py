@@ -233,24 +233,38 @@ def compare_decoders(embeddings: Any, *, train_sizes: Sequence[int] = (150, 300,
                      fewshot_sizes: Sequence[int] = (25, 50, 100, 200),
                      seeds: Sequence[int] = (0,), n_candidates: int = 300,
                      n_subsets: int = 30, mlp_params: dict | None = None,
-                     xsub_params: dict | None = None, sim_params: dict | None = None
-                     ) -> list[dict[str, Any]]:
+                     xsub_params: dict | None = None, xsub_mlp_params: dict | None = None,
+                     sim_params: dict | None = None) -> list[dict[str, Any]]:
     """Top-1 among ``n_candidates`` held-out stimuli for ridge, MLP and cross-subject.
 
     For each seed: simulate subjects (:func:`simulate_subjects`, ``sim_params``; 300 test
     stimuli unseen in training); on ``sub-01`` fit ridge and the contrastive MLP at each
-    training size; fit the cross-subject model on all but the last subject (all their
+    training size; build the cross-subject model (:class:`~.cross_subject.
+    SharedLatentDecoder`, ``xsub_params``) from all but the last subject (all their
     training trials), then for the last ("new") subject compare per-subject ridge with
     the cross-subject model whose adapter alone is fitted, at each few-shot size.
+
+    Rows (``model``):
+
+    - ``ridge``, ``mlp``: sub-01, retrieval in the embedding space;
+    - ``ridge_fewshot``: the new subject's own ridge (one leave-one-out alpha for all
+      targets: with 25-50 trials it retrieved better than a per-target alpha, so the
+      baseline is the stronger ridge), embedding space;
+    - ``xsub_fewshot``: the cross-subject model, adapter only, retrieval in its shared
+      latent (:meth:`~.cross_subject.SharedLatentDecoder.predict_latent` against
+      :meth:`~.cross_subject.SharedLatentDecoder.transform_stimuli` of the candidates);
+    - ``xsub_fewshot_embedding``: the same model's embedding-space predictions (its
+      linear head), to show where the difference comes from;
+    - ``xsub_mlp_fewshot`` (only when ``xsub_mlp_params`` is given): the gradient-trained
+      :class:`~.cross_subject.CrossSubjectDecoder`, ``add_subject(method="align")``.
 
     Returns
     -------
     list of dict
-        Rows ``{seed, model, subject, n_train, top1, top5}`` with ``model`` in
-        ``ridge``, ``mlp``, ``ridge_fewshot``, ``xsub_fewshot``.
+        Rows ``{seed, model, subject, n_train, top1, top5}``.
     """
     from .contrastive import ContrastiveMLPDecoder
-    from .cross_subject import CrossSubjectDecoder
+    from .cross_subject import CrossSubjectDecoder, SharedLatentDecoder
     from .retrieval import subset_topk
     from .ridge import MultiTargetRidgeCV
 
@@ -263,10 +277,15 @@ def compare_decoders(embeddings: Any, *, train_sizes: Sequence[int] = (150, 300,
                                  n_train_trials=max(train_sizes), random_state=seed,
                                  **(sim_params or {}))
 
-        def score(pred, ste, seed=seed):
-            res = subset_topk(pred, E[ste], n_candidates=n_test, n_subsets=n_subsets,
+        def score(pred, cand, seed=seed):
+            res = subset_topk(pred, cand, n_candidates=n_test, n_subsets=n_subsets,
                               random_state=seed)
             return res[1], res[5]
+
+        def add(model, subject, n, pred, cand, seed=seed):
+            t1, t5 = score(pred, cand)
+            rows.append({"seed": seed, "model": model, "subject": subject,
+                         "n_train": int(n), "top1": t1, "top5": t5})
 
         first = subs[0]
         Xte, ste = first.test()
@@ -275,21 +294,26 @@ def compare_decoders(embeddings: Any, *, train_sizes: Sequence[int] = (150, 300,
             for name, model in (
                     ("ridge", MultiTargetRidgeCV()),
                     ("mlp", ContrastiveMLPDecoder(random_state=seed, **(mlp_params or {})))):
-                t1, t5 = score(model.fit(X, E[st]).predict(Xte), ste)
-                rows.append({"seed": seed, "model": name, "subject": first.subject,
-                             "n_train": int(n), "top1": t1, "top5": t5})
+                add(name, first.subject, n, model.fit(X, E[st]).predict(Xte), E[ste])
         known, new = subs[:-1], subs[-1]
-        xsub = CrossSubjectDecoder(random_state=seed, **(xsub_params or {})).fit(
-            {s.subject: s.train()[0] for s in known},
-            {s.subject: E[s.train()[1]] for s in known})
+        Xk = {s.subject: s.train()[0] for s in known}
+        Yk = {s.subject: E[s.train()[1]] for s in known}
+        xsub = SharedLatentDecoder(**(xsub_params or {})).fit(Xk, Yk)
+        xmlp = (CrossSubjectDecoder(random_state=seed, **xsub_mlp_params).fit(Xk, Yk)
+                if xsub_mlp_params is not None else None)
         Xte, ste = new.test()
+        cand_latent = xsub.transform_stimuli(E[ste])
         for n in fewshot_sizes:
             X, st, _ = new.train(n)
-            t1, t5 = score(MultiTargetRidgeCV().fit(X, E[st]).predict(Xte), ste)
-            rows.append({"seed": seed, "model": "ridge_fewshot", "subject": new.subject,
-                         "n_train": int(n), "top1": t1, "top5": t5})
+            add("ridge_fewshot", new.subject, n,
+                MultiTargetRidgeCV(alpha_per_target=False).fit(X, E[st]).predict(Xte), E[ste])
             xsub.add_subject(new.subject, X, E[st])
-            t1, t5 = score(xsub.predict(Xte, subject=new.subject), ste)
-            rows.append({"seed": seed, "model": "xsub_fewshot", "subject": new.subject,
-                         "n_train": int(n), "top1": t1, "top5": t5})
+            add("xsub_fewshot", new.subject, n, xsub.predict_latent(Xte, subject=new.subject),
+                cand_latent)
+            add("xsub_fewshot_embedding", new.subject, n,
+                xsub.predict(Xte, subject=new.subject), E[ste])
+            if xmlp is not None:
+                xmlp.add_subject(new.subject, X, E[st])
+                add("xsub_mlp_fewshot", new.subject, n,
+                    xmlp.predict(Xte, subject=new.subject), E[ste])
     return rows

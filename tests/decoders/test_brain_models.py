@@ -9,7 +9,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from decoders.braindecoding.contrastive import ContrastiveMLPDecoder
-from decoders.braindecoding.cross_subject import CrossSubjectDecoder
+from decoders.braindecoding.cross_subject import CrossSubjectDecoder, SharedLatentDecoder
 from decoders.braindecoding.errors import BrainDecodingError
 from decoders.braindecoding.retrieval import subset_topk
 from decoders.braindecoding.ridge import MultiTargetRidgeCV
@@ -91,6 +91,46 @@ def test_cross_subject_new_subject_and_errors(sim, one_thread):
     bad[0, 0] = np.nan
     with pytest.raises(BrainDecodingError, match="NaN"):
         dec.add_subject("bad", Xn, bad)
+
+
+def test_shared_latent_few_shot_beats_per_subject_ridge(sim):
+    """Synthetic ground truth (24-dim random unit embeddings, half of them encoded by a
+    shared 12-dim latent): a new subject with 30 trials retrieves its 60 held-out
+    stimuli far better through the shared latent built from two known subjects than
+    with its own CV-tuned ridge (measured seed 0: 0.817 vs 0.417 single-alpha, 0.350
+    per-target alpha; chance 1/60)."""
+    E, subs = sim
+    known, new = subs[:2], subs[2]
+    dec = SharedLatentDecoder().fit({s.subject: s.train()[0] for s in known},
+                                    {s.subject: E[s.train()[1]] for s in known})
+    assert dec.basis_.shape == (24, 24) and dec.subjects_ == ["sub-01", "sub-02"]
+    Xte, ste = new.test()
+    with pytest.raises(BrainDecodingError, match="has no adapter"):
+        dec.predict_latent(Xte, subject=new.subject)
+    basis, head = dec.basis_.copy(), dec.head_.copy()
+    X, st, _ = new.train(30)
+    dec.add_subject(new.subject, X, E[st])
+    assert np.array_equal(basis, dec.basis_) and np.array_equal(head, dec.head_)
+    xsub = subset_topk(dec.predict_latent(Xte, subject=new.subject),
+                       dec.transform_stimuli(E[ste]), n_candidates=60)[1]
+    ridges = [subset_topk(MultiTargetRidgeCV(alpha_per_target=apt).fit(X, E[st]).predict(Xte),
+                          E[ste], n_candidates=60)[1] for apt in (False, True)]
+    assert xsub > 0.65 and xsub > max(ridges) + 0.2, (xsub, ridges)
+    assert dec.predict(Xte, subject=new.subject).shape == (60, 24)
+    # A known subject decodes through its own adapter too.
+    Xk, sk = known[0].test()
+    assert subset_topk(dec.predict_latent(Xk, subject="sub-01"), dec.transform_stimuli(E[sk]),
+                       n_candidates=60)[1] > 0.8
+    with pytest.raises(BrainDecodingError, match="expects"):
+        dec.predict_latent(Xte[:, :10], subject=new.subject)
+    with pytest.raises(BrainDecodingError, match="dimensions"):
+        dec.transform_stimuli(E[:, :10])
+    with pytest.raises(BrainDecodingError, match="rows"):
+        dec.add_subject("bad", X, E[st][:-1])  # stimulus/event count mismatch
+    bad = E[st].copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(BrainDecodingError, match="NaN"):
+        dec.add_subject("bad", X, bad)
 
 
 def _mlp_fails(est):
