@@ -44,11 +44,39 @@ def test_hals_rows_equals_the_columnwise_numpy_update():
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-14)
 
 
+def test_hals_rows_dead_column_and_float32():
+    """A dead column (zero Gram diagonal) is left alone, as in the numpy update; rows in
+    groups (37 = 2 × 16 + 5) and float32 give the same sweeps."""
+    rng = np.random.default_rng(3)
+    a, m = rng.random((37, 5)), rng.random((37, 5))
+    h = rng.random((20, 5))
+    h[:, 2] = 0.0
+    g = h.T @ h
+    ref = solvers._hals_update(NumpyNamespace(), a, m, g, 3)
+    out = a.copy()
+    hals_rows(out, m, g, 3)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(out[:, 2], a[:, 2])
+    out32 = a.astype(np.float32)
+    hals_rows(out32, m.astype(np.float32), g.astype(np.float32), 3)
+    np.testing.assert_allclose(out32, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_block_rows_follow_the_small_gemm_rule():
+    """Blocks of at most 1e6 / (J·K·R) rows; cache-sized blocks where that is < 4 rows."""
+    assert solvers._block_rows(300 * 21, 10, 8) == 15  # full benchmark size
+    assert solvers._block_rows(150 * 21, 10, 8) == 31  # --quick size
+    assert solvers._block_rows(12 * 5, 3, 8) == 5555
+    # 1e6 / (50 000 · 10) = 2 rows: too few, so 4 MB blocks (10 rows of 400 kB)
+    assert solvers._block_rows(50_000, 10, 8) == (1 << 22) // (50_000 * 8)
+
+
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
 def test_fused_pass_matches_two_pass(monkeypatch, n_threads):
     """Fused (any thread count, small row blocks) = two-pass iteration, to rounding."""
     x = _tensor()
-    monkeypatch.setattr(solvers, "_SMALL_GEMM_MNK", 7 * 12 * 5 * 3)  # 7-row blocks
+    monkeypatch.setattr(solvers, "_SMALL_GEMM_MNK", 7 * 12 * 5 * 3)
+    assert solvers._block_rows(12 * 5, 3, 8) == 7  # 60 rows: several blocks per part
     fused = _fit(x, n_threads=n_threads)
     monkeypatch.setattr(dec, "HAVE_NUMBA", False)
     ref = _fit(x, n_threads=1)
