@@ -82,6 +82,11 @@ class MappedRows:
     def read(self, start: int, stop: int, cols: Any = _ALL) -> np.ndarray:
         """Copy rows ``[start, stop)`` (already bounds-checked) and columns ``cols``."""
         if cols is _ALL and stop > start:
+            # the window-read hot path (TimeSeries.slice of all channels): one view and a
+            # copy when the dataset is one block, without a further call
+            whole = self._whole
+            if whole is not None:
+                return whole[start:stop].copy()
             return self.read_rows(start, stop)
         if stop <= start:
             return np.empty((0, self.shape[1]), dtype=self.dtype)[:, cols]

@@ -258,6 +258,15 @@ class TimeSeries:
         return not isinstance(self._data, np.ndarray)
 
     @property
+    def is_mapped(self) -> bool:
+        """True when reads come from a memory map of the file (uncompressed HDF5 data).
+
+        Window reads (:meth:`slice`) then cost a bounds check and one copy; compressed
+        or filtered datasets are read through h5py instead (always correct, slower).
+        """
+        return self._mapped is not None
+
+    @property
     def dtype(self) -> np.dtype:
         return np.dtype(np.float32)
 
@@ -319,21 +328,28 @@ class TimeSeries:
         SliceError
             If ``[t0, t1)`` is not inside the series' time domain ``[t0, t_end)``.
         """
-        mapped = self._mapped
-        if mapped is not None and channels is None:
-            # Hot path of random window reads (all channels, memory-mapped file): the
-            # bounds, clock and reader are cached once, so a read costs two comparisons,
-            # two index computations and one copy.  NaN or out-of-range times fail the
-            # comparison and take the checked path below, which raises.
-            index = self._window_index
-            if index is None or index[0] is not mapped:
-                index = self._window_index = self._build_window_index()
-            if index[1] <= t0 <= t1 <= index[2]:
-                _, _, _, f0, rate, n = index
-                start = max(math.ceil((t0 - f0) * rate - _EPS_SAMPLES), 0)
-                stop = min(math.ceil((t1 - f0) * rate - _EPS_SAMPLES), n)
+        index = self._window_index
+        if channels is None and index is not None and index[0] is self._mapped:
+            # Hot path of random window reads (all channels, memory-mapped file): bounds,
+            # clock and reader were cached by _build_window_index, so a read costs one
+            # chained comparison, two ceil() and one copy, with no attribute lookups or
+            # builtin calls beyond those.  NaN or out-of-range times fail the comparison
+            # and take the checked path below, which raises.
+            mapped, lo, hi, f0, rate, n = index
+            if lo <= t0 <= t1 <= hi:
+                start = math.ceil((t0 - f0) * rate - _EPS_SAMPLES)
+                stop = math.ceil((t1 - f0) * rate - _EPS_SAMPLES)
+                if start < 0:
+                    start = 0
+                if stop > n:
+                    stop = n
                 if stop > start:
                     return mapped.read(start, stop)
+        elif channels is None and self._mapped is not None:
+            # first read, or a new reader: cache the index, then retry once (the rebuilt
+            # index holds this reader, so the retry takes the branch above)
+            self._window_index = self._build_window_index()
+            return self.slice(t0, t1)
         tol = (_EPS_SAMPLES / self.rate) if self.rate else 1e-9
         if not (math.isfinite(t0) and math.isfinite(t1)) or t1 < t0:
             raise SliceError(f"invalid time range [{t0}, {t1}) s", path=self._path)
@@ -358,7 +374,7 @@ class TimeSeries:
         """
         mapped = self._mapped
         if self._timestamps is not None or mapped is None or mapped.dtype != np.float32:
-            return (mapped, 1.0, 0.0, 0.0, 0.0, 0)
+            return (mapped, 1.0, 0.0, 0.0, 0.0, 0)  # lo > hi: no time passes
         tol = _EPS_SAMPLES / self.rate
         return (mapped, self.t0 - tol, self.t_end + tol, self.t0, self.rate, self.n_times)
 

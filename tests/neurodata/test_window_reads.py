@@ -72,3 +72,33 @@ def test_closed_recording_does_not_serve_stale_windows(tmp_path):
     rec.close()
     with pytest.raises((NeurodataError, ValueError, RuntimeError, KeyError, OSError)):
         ts.slice(2.0, 3.0)
+
+
+def test_is_mapped_reports_the_read_path(tmp_path):
+    """Uncompressed files are memory-mapped, gzip files and in-memory series are not."""
+    data = np.random.default_rng(2).standard_normal((3000, 4)).astype(np.float32)
+    ts = nd.TimeSeries(data, rate=100.0, modality="eeg")
+    assert not ts.is_mapped
+    plain = nd.Recording([ts]).save(tmp_path / "plain.h5")
+    gz = nd.Recording([ts]).save(tmp_path / "gz.h5", compression="gzip")
+    with nd.open(plain) as a, nd.open(gz) as b:
+        assert a.timeseries["eeg"].is_mapped
+        assert not b.timeseries["eeg"].is_mapped
+        # both read paths return the same window
+        np.testing.assert_array_equal(a.timeseries["eeg"].slice(3.0, 5.0),
+                                      b.timeseries["eeg"].slice(3.0, 5.0))
+
+
+def test_cached_index_follows_the_reader(tmp_path):
+    """Dropping the reader (h5py path) or restoring it is seen by the next slice."""
+    path, data = _saved(tmp_path, 4000, 3, 100.0)
+    with nd.open(path) as rec:
+        ts = rec.timeseries["eeg"]
+        mapped = ts._mapped
+        np.testing.assert_array_equal(ts.slice(2.0, 4.0), data[50:250])
+        ts._mapped = None  # the checked h5py path, same samples
+        np.testing.assert_array_equal(ts.slice(2.0, 4.0), data[50:250])
+        assert not ts.is_mapped
+        ts._mapped = mapped
+        np.testing.assert_array_equal(ts.slice(2.005, 4.0), data[51:250])
+        assert ts._window_index[0] is mapped
