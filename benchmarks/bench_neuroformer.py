@@ -14,7 +14,10 @@ Parts (``--parts``, default all; ``--quick`` runs only ``sim`` at small settings
   behaviour: held-out position error of Neuroformer vs ridge on binned counts vs a GRU of
   similar parameter count, and token F1;
 * ``celegans`` — the bundled C. elegans whole-brain calcium traces as event tokens:
-  held-out next-event F1 vs the per-neuron rate baseline.
+  held-out next-event F1 vs the per-neuron rate baseline;
+* ``park`` — mouse V1 calcium (Park et al. 2024, ../shared/data): grating direction of
+  held-out trials, Neuroformer vs ridge on binned events vs logistic regression on trial
+  counts (``decoders.neuroformer.trials``).
 
 The last line is ``SUMMARY train_tokens_per_s=<n> kvcache_speedup=<no-cache time ÷ cache
 time> connectivity_auroc=<AUROC>`` (from ``sim``).  Run with ``nice``; ``--json PATH``
@@ -41,6 +44,7 @@ def pearson(a, b) -> float:
 
 
 EPOCHS: int | None = None  # --epochs overrides every part's epochs
+TOKEN_LOSS: str | None = None  # --token-loss overrides every part's model.token_loss
 
 
 def _cfg(**sections):
@@ -48,6 +52,8 @@ def _cfg(**sections):
 
     if EPOCHS is not None:
         sections["train"]["epochs"] = EPOCHS
+    if TOKEN_LOSS is not None:
+        sections["model"]["token_loss"] = TOKEN_LOSS
     return config_from_dict(sections)
 
 
@@ -242,6 +248,40 @@ def part_celegans(quick: bool, seed: int) -> dict:
     return out
 
 
+def part_park(quick: bool, seed: int) -> dict:
+    """Grating direction from V1 calcium events (Park et al. 2024, ../shared/data): the
+    recipe of ``decoders.neuroformer.trials`` on every file (--quick: the demo file),
+    seeds ``seed .. seed + 2`` (--quick: one)."""
+    import os
+
+    import neurodata as nd
+    from decoders.neuroformer.trials import direction_decoding_run
+
+    root = Path(os.environ.get("NEUROLOOM_SHARED_DATA",
+                               Path(__file__).resolve().parents[2] / "shared" / "data"))
+    folder = root / "calcium" / "park2024_v1_gratings"
+    files = sorted(folder.glob("*_data.mat"))
+    if not files:
+        raise SystemExit(f"part park needs {folder} (../shared/data)")
+    if quick:
+        files = [f for f in files if "mrcuts28" in f.name] or files[:1]
+    out: dict = {}
+    for f in files:
+        rec = nd.load(f)
+        accs = []
+        for s in range(seed, seed + (1 if quick else 3)):
+            r = direction_decoding_run(rec, random_state=s)
+            accs.append(r.accuracy)
+        key = f.name.split("_")[1]
+        out[f"{key}_neuroformer"] = float(np.mean([a["neuroformer"] for a in accs]))
+        out[f"{key}_neuroformer_sd"] = float(np.std([a["neuroformer"] for a in accs]))
+        out[f"{key}_ridge_windows"] = accs[0]["ridge_windows"]
+        out[f"{key}_logistic_trials"] = accs[0]["logistic_trials"]
+        out[f"{key}_n_units_test_trials"] = f"{r.info['n_units']} units, {r.n_test_trials} trials"
+    out["chance"] = accs[0]["chance"]
+    return out
+
+
 def _real(prep, metrics):
     from decoders.neuroformer.workflow import in_vocab
     from neurodata.spikes import SpikeTrains
@@ -258,14 +298,17 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="sim only, small (60 trials, 3 epochs; ~13 CPU-s)")
     ap.add_argument("--parts", default=None,
-                    help="comma list of sim,sim_behaviour_input,hippocampus,celegans")
+                    help="comma list of sim,sim_behaviour_input,hippocampus,celegans,park")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="torch threads")
     ap.add_argument("--json", help="write all numbers here")
     ap.add_argument("--epochs", type=int, help="override the epochs of every part")
+    ap.add_argument("--token-loss", choices=["chunk", "token"],
+                    help="model.token_loss of every part (default: each part's config)")
     args = ap.parse_args(argv)
-    global EPOCHS
+    global EPOCHS, TOKEN_LOSS
     EPOCHS = args.epochs
+    TOKEN_LOSS = args.token_loss
     import torch
 
     if args.threads:
@@ -274,7 +317,7 @@ def main(argv=None) -> int:
     parts = (args.parts.split(",") if args.parts else
              (["sim"] if args.quick else ["sim", "hippocampus", "celegans"]))
     funcs = {"sim": part_sim, "sim_behaviour_input": part_sim_behaviour_input,
-             "hippocampus": part_hippocampus, "celegans": part_celegans}
+             "hippocampus": part_hippocampus, "celegans": part_celegans, "park": part_park}
     results = {}
     for p in parts:
         t0, c0 = time.perf_counter(), time.process_time()

@@ -83,6 +83,7 @@ class ModelSection:
     behaviour: str | None = "regression"
     contrastive: bool = True
     neuron_attention: bool = False
+    token_loss: str = "chunk"
     temperature: float = 0.5
     loss_weights: dict[str, float] | None = None
 
@@ -196,6 +197,9 @@ def config_from_dict(raw: dict[str, Any], *, path: str | Path | None = None) -> 
     if cfg.data.source not in ("spikes", "calcium"):
         raise NeuroformerError(f"data.source must be 'spikes' or 'calcium'; got "
                                f"{cfg.data.source!r}", path=path)
+    if cfg.model.token_loss not in ("chunk", "token"):
+        raise NeuroformerError(f"model.token_loss must be 'chunk' or 'token'; got "
+                               f"{cfg.model.token_loss!r}", path=path)
     if cfg.generate.condition not in ("generated", "real"):
         raise NeuroformerError(f"generate.condition must be 'generated' or 'real'; got "
                                f"{cfg.generate.condition!r}", path=path)

@@ -54,6 +54,9 @@ class Neuroformer(BaseEstimator):
     neuron_attention : bool, default=False
         Add the neuron-query attention head whose weights read out directed
         connectivity (:meth:`NeuroformerNet.neuron_attention`).
+    token_loss : {"chunk", "token"}, default="chunk"
+        Average the ID and offset losses per chunk then over chunks, or over every target
+        token ("token": the likelihood of the data; better calibrated spike counts).
     loss_weights : dict or None
         Overrides of ``{"id": 0.45, "dt": 0.30, "contrastive": 0.25, "behaviour": 1.0}``.
     temperature : float, default=0.5
@@ -95,7 +98,7 @@ class Neuroformer(BaseEstimator):
                  n_past_layer: int | None = None, dropout: float = 0.1,
                  block_size: int = 64, past_block_size: int = 128,
                  behaviour: str | None = "regression", contrastive: bool = True,
-                 neuron_attention: bool = False,
+                 neuron_attention: bool = False, token_loss: str = "chunk",
                  loss_weights: dict[str, float] | None = None, temperature: float = 0.5,
                  epochs: int = 10, batch_size: int = 32, lr: float = 3e-4,
                  weight_decay: float = 0.1, warmup: float = 0.05, min_lr: float = 0.1,
@@ -112,6 +115,7 @@ class Neuroformer(BaseEstimator):
         self.behaviour = behaviour
         self.contrastive = contrastive
         self.neuron_attention = neuron_attention
+        self.token_loss = token_loss
         self.loss_weights = loss_weights
         self.temperature = temperature
         self.epochs = epochs
@@ -169,6 +173,7 @@ class Neuroformer(BaseEstimator):
             stimulus_shape=stim_shape, n_behaviour=n_beh, behaviour_classes=classes,
             n_behaviour_input=n_in, behaviour_input_steps=steps,
             contrastive_with=con, neuron_attention=bool(self.neuron_attention),
+            token_loss=self.token_loss,
             temperature=self.temperature, loss_weights=lw)
 
     def _meta(self) -> dict[str, Any]:

@@ -18,7 +18,10 @@ Neuroformer), written from the paper's description:
 
 Loss = ``w_id CE_id + w_dt CE_dt + w_con InfoNCE (+ w_beh behaviour)`` with the paper
 code's defaults 0.45 / 0.30 / 0.25.  Token losses are averaged inside each chunk and then
-over chunks, so a data-parallel run over equal shards has exactly the loss of one process.
+over chunks (``token_loss="chunk"``, the default), or over every target token of the batch
+(``token_loss="token"``: the data's likelihood; the per-chunk mean over-weights the EOS of
+sparse windows, see docs/neuroformer.md); either way a data-parallel run over equal shards
+has exactly the loss of one process.
 Every attention layer supports a key/value cache for fast autoregressive generation.
 """
 
@@ -51,6 +54,8 @@ class NeuroformerConfig:
     ``stimulus_shape`` is ``(n_steps, n_features)`` for feature tokens or
     ``(n_steps, H, W)`` for frames (``stimulus_kind="frames"``).  ``n_behaviour`` > 0
     adds a regression head, ``behaviour_classes`` > 0 a classification head.
+    ``token_loss`` is ``"chunk"`` (mean per chunk, then over chunks) or ``"token"`` (mean
+    over all target tokens).
     ``n_behaviour_input`` > 0 adds a cross-attention input of ``behaviour_input_steps``
     past-window bins of that many behaviour channels (standardized inside the network
     with the training windows' mean and standard deviation).
@@ -73,6 +78,7 @@ class NeuroformerConfig:
     behaviour_input_steps: int = 0
     contrastive_with: str | None = None  # "stimulus" | "behaviour" | None
     neuron_attention: bool = False
+    token_loss: str = "chunk"
     temperature: float = 0.5
     loss_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LOSS_WEIGHTS))
 
@@ -95,6 +101,9 @@ class NeuroformerConfig:
         if self.stimulus_kind not in (None, "features", "frames"):
             raise NeuroformerError(f"stimulus_kind must be None, 'features' or 'frames'; got "
                                    f"{self.stimulus_kind!r}")
+        if self.token_loss not in ("chunk", "token"):
+            raise NeuroformerError(f"token_loss must be 'chunk' or 'token'; got "
+                                   f"{self.token_loss!r}")
         if self.contrastive_with not in (None, "stimulus", "behaviour"):
             raise NeuroformerError("contrastive_with must be None, 'stimulus' or 'behaviour'; "
                                    f"got {self.contrastive_with!r}")
@@ -462,9 +471,16 @@ class NeuroformerNet(nn.Module):
         logits_id, na = self.id_logits(h, mem, raw)
         logits_dt = self.dt_logits(h, batch["y_id"])
         n_tok = mask.sum(1).clamp(min=1).to(h.dtype)
+        # "token": the mean over every target token (the likelihood of the data; a DDP
+        # rank divides by its share of the global batch's tokens, ``token_norm``)
+        norm = batch.get("token_norm")
+        if norm is None:
+            norm = mask.sum().clamp(min=1).to(h.dtype)
 
         def per_chunk(logits, target):
             ce = F.cross_entropy(logits.transpose(1, 2).float(), target, reduction="none")
+            if c.token_loss == "token":
+                return (ce * mask).sum() / norm
             return ((ce * mask).sum(1) / n_tok).mean()
 
         loss_id = per_chunk(logits_id, batch["y_id"])

@@ -11,9 +11,10 @@
 * **Data parallel**: launched by ``torchrun`` (``WORLD_SIZE`` > 1) the loop initializes a
   process group (gloo on CPU, nccl on CUDA), wraps the network in
   ``DistributedDataParallel`` and gives rank ``r`` the chunks ``r::world`` of every global
-  batch; since token losses are averaged per chunk, the averaged gradients and the logged
-  loss equal those of one process with the same global batch.  (The contrastive term, when
-  used, takes its negatives from the process's own shard.)
+  batch; since token losses are averaged per chunk (or, with ``token_loss="token"``,
+  divided by the rank's share of the global batch's token count), the averaged gradients
+  and the logged loss equal those of one process with the same global batch.  (The
+  contrastive term, when used, takes its negatives from the process's own shard.)
 """
 
 from __future__ import annotations
@@ -243,6 +244,10 @@ def train_network(net: torch.nn.Module, train: TokenWindows, val: TokenWindows |
                 continue
             local = glob[rank::world]
             batch = _to(collate_windows([train[int(i)] for i in local]), device)
+            if world > 1:  # per-token loss: each rank's share of the global batch's tokens
+                n_glob = sum(len(train.ids[int(i)]) - 1 for i in glob)
+                batch["token_norm"] = torch.tensor(n_glob / world, dtype=torch.float32,
+                                                   device=device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 out = model(batch)
             opt.zero_grad(set_to_none=True)

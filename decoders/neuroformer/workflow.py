@@ -167,7 +167,7 @@ def model_from_config(cfg: RunConfig, *, checkpoint_dir: str | None = None) -> N
                        n_past_layer=m.n_past_layer, dropout=m.dropout,
                        block_size=t.block_size, past_block_size=t.max_past,
                        behaviour=m.behaviour, contrastive=m.contrastive,
-                       neuron_attention=m.neuron_attention,
+                       neuron_attention=m.neuron_attention, token_loss=m.token_loss,
                        loss_weights=m.loss_weights, temperature=m.temperature,
                        epochs=tr.epochs, batch_size=tr.batch_size, lr=tr.lr,
                        weight_decay=tr.weight_decay, warmup=tr.warmup, min_lr=tr.min_lr,

@@ -1,8 +1,9 @@
 """Neuroformer data-parallel training: 2 gloo CPU processes match 1 process (synthetic).
 
 Synthetic ground truth (the simulated circuit).  Two processes each take half of every
-global batch; with per-chunk loss averaging their averaged gradients equal one process's
-on the whole batch, so the loss curves must agree to float precision.
+global batch; with per-chunk loss averaging (or per-token averaging, each rank dividing by
+its share of the global batch's tokens) their averaged gradients equal one process's on
+the whole batch, so the loss curves must agree to float precision.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import socket
 
 import numpy as np
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -31,7 +33,7 @@ def _windows():
     return w.subset(range(64))  # 4 full global batches per epoch
 
 
-def _worker(rank: int, world: int, port: int, out: str) -> None:
+def _worker(rank: int, world: int, port: int, out: str, token_loss: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world))
     torch.set_num_threads(1)
@@ -39,7 +41,7 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
 
     from decoders.neuroformer import Neuroformer
 
-    m = Neuroformer(16, **KW).fit(_windows(), verbose=False)
+    m = Neuroformer(16, token_loss=token_loss, **KW).fit(_windows(), verbose=False)
     if rank == 0:
         with open(out, "w") as f:
             json.dump([h["train_loss"] for h in m.history_], f)
@@ -52,14 +54,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_gloo_processes_match_one(tmp_path):
+@pytest.mark.parametrize("token_loss", ["chunk", "token"])
+def test_two_gloo_processes_match_one(tmp_path, token_loss):
     from decoders.neuroformer import Neuroformer
 
     torch.set_num_threads(1)
-    single = Neuroformer(16, **KW).fit(_windows(), verbose=False)
+    single = Neuroformer(16, token_loss=token_loss, **KW).fit(_windows(), verbose=False)
     out = tmp_path / "ddp.json"
-    mp.start_processes(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True,
-                       start_method="fork")
+    mp.start_processes(_worker, args=(2, _free_port(), str(out), token_loss), nprocs=2,
+                       join=True, start_method="fork")
     ddp = json.loads(out.read_text())
     np.testing.assert_allclose(ddp, [h["train_loss"] for h in single.history_], rtol=1e-4)
     assert ddp[-1] < ddp[0]
