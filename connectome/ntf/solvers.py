@@ -40,6 +40,8 @@ __all__ = ["run_cp"]
 # gives fewer than _MIN_SMALL_ROWS rows, blocks fall back to the cache size _BLOCK_BYTES
 # (they should stay in the per-core share of the L3 cache between the two products).
 _SMALL_GEMM_MNK = 1_000_000
+# chunks of rows the worker threads take from a queue (load balance on a shared machine)
+_N_CHUNKS = 8
 _MIN_SMALL_ROWS = 4
 _BLOCK_BYTES = 1 << 22
 
@@ -92,33 +94,40 @@ def _block_rows(n_cols: int, rank: int, itemsize: int) -> int:
 class _FusedPass:
     """Mode-0 MTTKRP, HALS update of A and ``Z = AᵀX₍₀₎`` in one pass over the tensor.
 
-    The rows are cut into ``n_workers`` contiguous parts, each walked in small row blocks
-    (:func:`_block_rows`) by its own thread (the GEMMs and the compiled row update release
-    the GIL); BLAS itself runs single-threaded meanwhile, so threads never oversubscribe
-    the cores.  Each worker accumulates its own ``Z`` part in place (GEMM with β = 1: no
-    R × J·K temporary per block); the parts are summed at the end.
+    The rows are cut into ``_N_CHUNKS`` contiguous chunks of small row blocks
+    (:func:`_block_rows`); ``n_workers`` threads take the chunks from a queue (the GEMMs
+    and the compiled row update release the GIL), so a thread slowed down by other
+    processes on a shared machine leaves its remaining chunks to the others instead of
+    holding up the iteration.  BLAS itself runs single-threaded meanwhile, so threads
+    never oversubscribe the cores.  Each chunk accumulates its own ``Z`` in place (GEMM
+    with β = 1: no R × J·K temporary per block) and the chunks are summed in a fixed
+    order: the result does not depend on the number of threads or on which thread ran
+    which chunk (bit-identical).
     """
 
     def __init__(self, x2: np.ndarray, rank: int, n_inner: int, n_workers: int) -> None:
         self.x2 = x2
         self.n_inner = n_inner
         n = x2.shape[0]
-        n_workers = max(1, min(n_workers, n))
         self.block = _block_rows(x2.shape[1], rank, x2.itemsize)
-        edges = np.linspace(0, n, n_workers + 1).round().astype(int)
-        self.parts = [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+        # chunks are whole numbers of blocks, so every chunking walks the same blocks
+        n_blocks = -(-n // self.block)
+        n_chunks = max(1, min(_N_CHUNKS, n_blocks))
+        edges = np.linspace(0, n_blocks, n_chunks + 1).round().astype(int) * self.block
+        edges = np.minimum(edges, n)
+        self.chunks = [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+        n_workers = max(1, min(n_workers, n_chunks))
         self.pool = ThreadPoolExecutor(n_workers) if n_workers > 1 else None
         # BLAS gemm of the tensor's precision (scipy's wrapper: C = αAB + βC in place)
         (self.gemm,) = get_blas_funcs(("gemm",), (x2,))
 
-    def _part(self, lo: int, hi: int, a: np.ndarray, kr: np.ndarray, gram: np.ndarray):
+    def _part(self, lo: int, hi: int, a: np.ndarray, krt: np.ndarray, gram: np.ndarray):
         x2, nb, gemm = self.x2, self.block, self.gemm
         z = np.zeros((a.shape[1], x2.shape[1]), dtype=x2.dtype)
         # Fortran-order views of the C-order arrays: zt = zᵀ (J·K, R), xb.T (J·K, rows),
         # a[s:e].T (R, rows); zᵀ += xbᵀ a_blk is then one BLAS call writing into zt (the
         # returned array is used, so a copy by the wrapper could cost time, never results)
         zt = z.T
-        krt = np.ascontiguousarray(kr.T)
         for s in range(lo, hi, nb):
             e = min(s + nb, hi)
             xb = x2[s:e]
@@ -131,12 +140,15 @@ class _FusedPass:
 
     def __call__(self, a: np.ndarray, kr: np.ndarray, gram: np.ndarray):
         a = np.array(a, copy=True)  # rows updated in place by the workers
+        krt = np.ascontiguousarray(kr.T)
         if self.pool is None:
-            return a, self._part(0, self.x2.shape[0], a, kr, gram)
-        futures = [self.pool.submit(self._part, lo, hi, a, kr, gram) for lo, hi in self.parts]
-        parts = [f.result() for f in futures]
+            parts = [self._part(lo, hi, a, krt, gram) for lo, hi in self.chunks]
+        else:
+            futures = [self.pool.submit(self._part, lo, hi, a, krt, gram)
+                       for lo, hi in self.chunks]
+            parts = [f.result() for f in futures]
         z = parts[0]
-        for zp in parts[1:]:
+        for zp in parts[1:]:  # fixed order: the same sum for any thread count
             z += zp
         return a, z
 

@@ -86,6 +86,17 @@ def test_fused_pass_matches_two_pass(monkeypatch, n_threads):
     assert fused.error < 0.05
 
 
+def test_fused_pass_result_does_not_depend_on_threads(monkeypatch):
+    """Chunks summed in a fixed order: 1, 2 or 3 threads give bit-identical fits."""
+    x = _tensor(seed=4)
+    monkeypatch.setattr(solvers, "_SMALL_GEMM_MNK", 7 * 12 * 5 * 3)  # 9 blocks, 8 chunks
+    fits = [_fit(x, n_threads=n) for n in (1, 2, 3)]
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.errors, fits[0].errors)
+        for f, g in zip(other.factors, fits[0].factors, strict=True):
+            np.testing.assert_array_equal(f, g)
+
+
 def test_fused_pass_keeps_blas_single_threaded(monkeypatch):
     """Inside the fused pass BLAS runs one thread: our threads and BLAS never compete."""
     from threadpoolctl import threadpool_info
