@@ -1,5 +1,6 @@
 """The packaged pipeline workflow end to end on the REAL recordings bundled in the package
-(EEGMMIDB S001R04, C. elegans whole-brain calcium, rat hippocampus units), tiny settings.
+(EEGMMIDB S001R04, C. elegans whole-brain calcium, rat hippocampus units, the Haxby 2001
+fMRI slice), tiny settings.
 
 One real run feeds the tests (module fixture): the dry run lists the expected jobs, the
 run produces every output with its step.json, a second run does nothing, changing one
@@ -23,6 +24,7 @@ import yaml
 pytest.importorskip("snakemake")
 pytest.importorskip("jsonschema")
 
+from neurodata.errors import MissingFileError  # noqa: E402
 from pipelines.workflows.execute import run_pipeline  # noqa: E402
 from pipelines.workflows.explain import explain  # noqa: E402
 from pipelines.workflows.plan import build_plan, default_config_path  # noqa: E402
@@ -49,13 +51,16 @@ TINY = {
     "tokenizers": {"rvq": {"input": "eeg", "steps": 5, "codebooks": 2, "codebook_size": 8,
                            "batch_size": 32, "seed": 0},
                    "spike": {"input": "hippo"}},
+    # two penalties, 3 permutations, no nilearn: ~10 s of CPU, mostly imports
+    "brain_decoding": {"data": {"sample": "haxby2001_slice"}, "alphas": [10.0, 1000.0],
+                       "n_permutations": 3, "nilearn_reference": False, "seed": 0},
     "report": {"title": "test run", "trace_seconds": 2},
 }
 
 EXPECTED = {"convert/eeg", "convert/worm", "convert/hippo", "validate/eeg", "validate/worm",
             "validate/hippo", "homogenize/worm_h", "connectome", "glmhmm", "decoding",
             "tokenize_train/rvq", "tokenize_train/spike", "tokenize_encode/rvq",
-            "tokenize_encode/spike", "report"}
+            "tokenize_encode/spike", "brain_decoding", "report"}
 
 
 def _job_id(job: dict) -> str:
@@ -107,13 +112,27 @@ def test_real_run_produces_every_output(pipeline):
     assert rec["argv"][:2] == ["neuroloom", "connectome"]
     result = json.loads((conn.output / "result.json").read_text())
     assert result["config"]["rank"] == 2 and len(result["components"]) == 2
+    fmri = plan.job("brain_decoding")
+    rec = json.loads(fmri.record.read_text())
+    assert rec["argv"][:3] == ["neuroloom", "decode", "eval"]
+    assert [Path(i["path"]).name for i in rec["inputs"]["fmri"]] == [
+        "bold.nii.gz", "mask.nii.gz", "attributes_literal.txt"]
+    metrics = json.loads((fmri.output / "metrics.json").read_text())
+    # real data: 96 blocks, 8 captions; the bundled slice decodes far above 1/8
+    assert metrics["n_blocks"] == 96 and metrics["chance"] == 0.125
+    assert metrics["top1"] > 0.5 and metrics["n_permutations"] == 3
+    assert metrics["null_mean"] < 0.3 and metrics["p_value"] == 0.25  # (1 + 0) / (1 + 3)
+    assert "nilearn_accuracy" not in metrics
     assert real.report == plan.job("report").output
     html = real.report.read_text()
     for title in ("Recording eeg", "Recording worm", "Recording hippo", "Homogenized worm_h",
                   "Connectome component 1", "State-switching GLM", "Decoding benchmark",
-                  "Tokenizer: residual VQ", "Tokenizer: spike tokens", "Provenance"):
+                  "Tokenizer: residual VQ", "Tokenizer: spike tokens",
+                  "Brain → caption decoding (fMRI)", "Provenance"):
         assert title in html, title
     assert "µV" in html and "How to read this" in html
+    assert "against chance 12.5 %, permutation p = 0.25" in html
+    assert "nilearn&#x27;s Decoder was not run" in html
     assert "&lt;Recording" not in html and "object at 0x" not in html  # no reprs
     # every output file is linked from the report
     for job in plan:
@@ -146,6 +165,14 @@ def test_one_parameter_reruns_that_step_and_the_report(pipeline, tmp_path):
         new = build_plan(cfg, workdir=work)
         changed_keys = {j.id for j in new if j.key != old.jobs[j.id].key}
         assert changed_keys == {"glmhmm", "report"}
+        # the same for the fMRI decoding step (it reads source files, no upstream job)
+        changed = json.loads(json.dumps(TINY))
+        changed["brain_decoding"]["n_permutations"] = 4
+        cfg = _write(work / "config.yaml", changed)
+        dry = run_pipeline(cfg, cores=2, dry_run=True, workdir=work)
+        assert _job_ids(dry.jobs) == {"brain_decoding", "report"}
+        why = explain(old.job("brain_decoding").dir).text()
+        assert "parameter brain_decoding.n_permutations changed: 3 -> 4" in why
         # (the rerun itself is left out to keep the suite fast: Snakemake's job list above
         # is what it would execute; the demo exercises real reruns)
     finally:
@@ -191,6 +218,8 @@ def test_slurm_profile_dry_run_lists_resources(tmp_path):
         assert j["resources"]["runtime"] > 0 and j["resources"]["mem_mb"] > 0
         assert "slurm_account" in j["resources"]  # the profile's default (set at submit)
     assert jobs["connectome"]["resources"]["runtime"] == 60
+    assert jobs["brain_decoding"]["resources"]["runtime"] == 30
+    assert "gpu" not in jobs["brain_decoding"]["resources"]
 
 
 def test_until_plans_one_step_and_what_it_needs(tmp_path):
@@ -231,6 +260,25 @@ def test_missing_input_file_names_rule_and_file(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_fmri_folder_without_the_haxby_files_names_rule_and_file(tmp_path):
+    (tmp_path / "haxby").mkdir()
+    shutil.copy(REPO / "neurodata" / "sample_data" / "haxby2001_slice" / "mask.nii.gz",
+                tmp_path / "haxby")
+    cfg = {"recordings": {"eeg": {"sample": "eegmmidb_s001r04"}},
+           "brain_decoding": {"data": {"path": "haxby"}}}
+    with pytest.raises(MissingFileError) as info:
+        build_plan(_write(tmp_path / "c.yaml", cfg))
+    msg = str(info.value)
+    assert msg.startswith(f"{tmp_path / 'haxby' / 'bold.nii.gz'}: rule brain_decoding "
+                          "(brain_decoding.data.path): the slice layout needs"), msg
+    cfg["brain_decoding"]["data"] = {"path": "nowhere"}
+    with pytest.raises(MissingFileError, match="no such folder"):
+        build_plan(_write(tmp_path / "c.yaml", cfg))
+    cfg["brain_decoding"]["data"] = {"sample": "haxby2001_slice", "path": "haxby"}
+    with pytest.raises(Exception, match="brain_decoding.data: give exactly one of"):
+        build_plan(_write(tmp_path / "c.yaml", cfg))
+
+
 def test_input_failing_validation_stops_at_validate(tmp_path):
     import h5py
 
@@ -261,7 +309,7 @@ def test_default_config_plans_every_stage(tmp_path):
     plan = build_plan(default_config_path(), results=tmp_path / "r")
     assert plan.steps() == ["convert", "validate", "homogenize", "connectome", "glmhmm",
                             "decoding", "tokenize_train", "tokenize_encode", "neuroformer",
-                            "report"]
+                            "brain_decoding", "report"]
     assert len([j for j in plan if j.step == "convert"]) == 5
     pointer = (REPO / "workflows" / "Snakefile").read_text()
     assert "pipelines/workflows/Snakefile" in pointer
