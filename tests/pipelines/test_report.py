@@ -54,3 +54,33 @@ def test_html_report_has_contents_reading_and_embedded_figures(tmp_path):
     assert "0.912" in html and "0.91234" not in html
     assert "data:image/png;base64," in html and "How to read this:" in html
     assert "<figcaption>a line</figcaption>" in html and "href='data.csv'" in html
+
+
+def test_brain_decoding_section_reads_chance_p_and_nilearn(tmp_path):
+    """Synthetic metrics.json (planted numbers, 4 captions, 2 runs) in the layout
+    `neuroloom decode eval` writes; no figures present, so none are embedded."""
+    import json
+
+    from pipelines.report_analyses import brain_decoding_sections
+
+    out = tmp_path / "decode"
+    out.mkdir()
+    metrics = {"top1": 0.75, "chance": 0.25, "p_value": 1 / 11, "null_mean": 0.26,
+               "null_p95": 0.4, "n_permutations": 10, "caption_similarity": 0.9,
+               "categories": ["a", "b", "c", "d"], "n_blocks": 8, "n_voxels": 50,
+               "layout": "slice", "embedding_space": {"name": "minilm-l6-v2", "dim": 384},
+               "top1_per_run": {"0": 0.5, "1": 1.0},
+               "nilearn_accuracy": 0.625, "nilearn_per_run": {"1": 0.75, "0": 0.5},
+               "topk_curve": {"1": 0.75, "2": 0.875, "3": 1.0, "4": 1.0},
+               "topk_vs_n": {"2": 0.9, "3": 0.8, "4": 0.75}}
+    (out / "metrics.json").write_text(json.dumps(metrics))
+    (sec,) = brain_decoding_sections(tmp_path, {"main": "decode"})
+    text = " ".join(sec.text)
+    assert "top-1 75.0 % against chance 25.0 %, permutation p = 0.0909" in text
+    assert "smallest possible p 0.0909" in text and "Decoder" in text and "62.5 %" in text
+    summary, curve, vs_n, per_run = sec.tables
+    assert summary.loc[0, "chance (1/4)"] == "25.0 %"
+    assert curve["chance (k/N)"].tolist() == [0.25, 0.5, 0.75, 1.0]
+    assert vs_n["chance (1/N)"].round(3).tolist() == [0.5, 0.333, 0.25]
+    assert per_run["nilearn Decoder"].tolist() == [0.5, 0.75]  # matched by run, not order
+    assert sec.figures == [] and "1/4 = 25.0 %" in sec.reading
