@@ -150,8 +150,9 @@ def check_trials(
         if observation == "poisson":
             if (arr < 0).any():
                 raise GLMInputError(
-                    f"{where} has negative values (min {arr.min():g}); Poisson observations "
-                    "need non-negative integer spike counts"
+                    f"{where} has negative values (min {arr.min():g}). Negative values in "
+                    "data are not spike counts: Poisson observations need non-negative "
+                    "integer counts"
                 )
             if (arr != np.round(arr)).any():
                 frac = arr[arr != np.round(arr)][0]
@@ -164,6 +165,7 @@ def check_trials(
                 raise GLMInputError(
                     f"{where} must hold only 0 and 1 for Bernoulli observations, "
                     f"got values in [{arr.min():g}, {arr.max():g}]"
+                    + ("; Negative values in data are not events" if arr.min() < 0 else "")
                 )
         trials.append(arr)
     return trials
@@ -323,6 +325,14 @@ class CouplingGLM(BaseEstimator):
         self.l1_ratio = l1_ratio
         self.max_iter = max_iter
         self.tol = tol
+
+    def __sklearn_tags__(self):
+        # Poisson counts and Bernoulli events cannot be negative (check_trials refuses
+        # them with "Negative values in data"); Gaussian activity can.  No NaN (default).
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self.observation in ("poisson", "bernoulli")
+        tags.target_tags.required = False  # the neurons are their own targets
+        return tags
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X, y=None) -> CouplingGLM:

@@ -504,6 +504,14 @@ class HMMGLM(BaseEstimator):
             "times": times,
         }
 
+    def __sklearn_tags__(self):
+        # Poisson counts and Bernoulli events cannot be negative (check_trials refuses
+        # them with "Negative values in data"); Gaussian activity can.  No NaN (default).
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self.observation in ("poisson", "bernoulli")
+        tags.target_tags.required = False  # the neurons are their own targets
+        return tags
+
     def fit(self, X, y=None) -> HMMGLM:
         """Fit the HMM-GLM by generalized EM (best of ``n_init`` restarts).
 

@@ -101,6 +101,12 @@ class FilterBankCSP(TransformerMixin, BaseEstimator):
             out.append(sosfiltfilt(sos, X, axis=-1))
         return out
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # epochs (n_epochs, n_channels, n_times)
+        tags.target_tags.required = True  # CSP needs the two classes
+        return tags
+
     def fit(self, X: Any, y: Any) -> FilterBankCSP:
         """Fit one CSP per band on ``X`` (n_epochs, n_channels, n_times)."""
         X = np.asarray(X, dtype=np.float64)

@@ -16,6 +16,7 @@ only in broadband power are invisible to this pipeline.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from neurodata.errors import ValidationError
-from neurodata.log import logger, verbose
+from neurodata.log import logger, use_log_level
 
 __all__ = ["RVQTokenHistogram", "make_rvq_tokens_lr"]
 
@@ -88,6 +89,10 @@ class RVQTokenHistogram(TransformerMixin, BaseEstimator):
     random_state : int, RandomState or None, default=None
         Seeds the tokenizer's weights, batches and codebook restarts (``None`` → 0, so
         the default is deterministic).
+    verbose : bool or str or int or None, default=None
+        Logging and the tokenizer-training progress bar during ``fit``: ``None`` follows
+        the package level, ``True`` = INFO (bar shown), ``False`` = WARNING, or a level
+        name (the project's one ``verbose`` convention, :mod:`neurodata.log`).
 
     Attributes
     ----------
@@ -109,7 +114,8 @@ class RVQTokenHistogram(TransformerMixin, BaseEstimator):
                  tokenizer_path: str | Path | None = None, pooling: str = "channel",
                  ch_names: Any = None, ch_types: Any = None, n_codebooks: int = 2,
                  codebook_size: int = 16, patch_seconds: float = 0.5, n_steps: int = 150,
-                 batch_size: int = 128, random_state: Any = None):
+                 batch_size: int = 128, random_state: Any = None,
+                 verbose: bool | str | int | None = None):
         self.sfreq = sfreq
         self.tokenizer = tokenizer
         self.tokenizer_path = tokenizer_path
@@ -122,6 +128,7 @@ class RVQTokenHistogram(TransformerMixin, BaseEstimator):
         self.n_steps = n_steps
         self.batch_size = batch_size
         self.random_state = random_state
+        self.verbose = verbose
 
     def __sklearn_clone__(self) -> RVQTokenHistogram:
         # the default clone would rebuild a fitted `tokenizer` from its parameters and so
@@ -129,6 +136,11 @@ class RVQTokenHistogram(TransformerMixin, BaseEstimator):
         params = {k: (v if k == "tokenizer" else clone(v, safe=False))
                   for k, v in self.get_params(deep=False).items()}
         return type(self)(**params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # epochs (n_epochs, n_channels, n_times)
+        return tags
 
     def _seed(self) -> int:
         if self.random_state is None:
@@ -155,7 +167,6 @@ class RVQTokenHistogram(TransformerMixin, BaseEstimator):
     def _signals(self, X: np.ndarray) -> list[np.ndarray]:
         return [np.ascontiguousarray(x.T) for x in X]  # tokenizer wants (n_times, n_channels)
 
-    @verbose
     def fit(self, X: Any, y: Any = None, *, verbose: bool | str | None = None
             ) -> RVQTokenHistogram:
         """Train (or load) the tokenizer.
@@ -167,11 +178,22 @@ class RVQTokenHistogram(TransformerMixin, BaseEstimator):
         y : ignored
             The tokenizer is unsupervised.
         verbose : bool or str or None
+            Deprecated: pass ``verbose`` to the constructor (scikit-learn keeps fit
+            arguments for data).  When given it still applies to this call, with a
+            ``FutureWarning``.
 
         Returns
         -------
         self : RVQTokenHistogram
         """
+        if verbose is not None:
+            warnings.warn("RVQTokenHistogram.fit(verbose=...) is deprecated and will be "
+                          "removed; pass verbose= to the constructor: "
+                          "RVQTokenHistogram(..., verbose=True)", FutureWarning, stacklevel=2)
+        with use_log_level(self.verbose if verbose is None else verbose):
+            return self._fit(X)
+
+    def _fit(self, X: Any) -> RVQTokenHistogram:
         from .tokenizers import RVQTokenizer
 
         X = _check_epochs(X, "RVQTokenHistogram.fit")

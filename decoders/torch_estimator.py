@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from neurodata.log import logger, progress_enabled
+from neurodata.log import logger, progress_for, use_log_level
 
 __all__ = ["TorchClassifier"]
 
@@ -51,6 +51,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     device : str, default="cpu"
     random_state : int, RandomState or None
         Seeds the weights, the validation split and the batch order.
+    verbose : bool or str or int or None, default=None
+        Logging and the per-epoch progress bar during ``fit``: ``None`` follows the
+        package level, ``True`` = INFO (bar shown), ``False`` = WARNING, or a level name
+        (the project's one ``verbose`` convention, :mod:`neurodata.log`).
 
     Attributes
     ----------
@@ -78,7 +82,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
                  sfreq: float = 160.0, max_epochs: int = 100, batch_size: int = 32,
                  lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 10,
                  validation_fraction: float = 0.2, standardize: bool = True,
-                 device: str = "cpu", random_state: Any = None):
+                 device: str = "cpu", random_state: Any = None,
+                 verbose: bool | str | int | None = None):
         self.model = model
         self.model_params = model_params
         self.sfreq = sfreq
@@ -91,6 +96,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.standardize = standardize
         self.device = device
         self.random_state = random_state
+        self.verbose = verbose
 
     def _model_class(self) -> Any:
         from .models import MODELS
@@ -112,8 +118,17 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("X contains NaN or infinite values")
         return X
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # epochs (n_epochs, n_channels, n_times)
+        return tags
+
     def fit(self, X: Any, y: Any) -> TorchClassifier:
         """Train on ``X`` (n_epochs, n_channels, n_times) and labels ``y`` (n_epochs,)."""
+        with use_log_level(self.verbose):
+            return self._fit(X, y)
+
+    def _fit(self, X: Any, y: Any) -> TorchClassifier:
         import torch
 
         X = self._check_X(X)
@@ -162,7 +177,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             self.history_ = []
             from tqdm.auto import trange
 
-            for epoch in trange(self.max_epochs, disable=not progress_enabled(),
+            for epoch in trange(self.max_epochs, disable=not progress_for(self.verbose),
                                 desc=f"{self.model if isinstance(self.model, str) else 'net'}"):
                 net.train()
                 order = tr[torch.randperm(len(tr), generator=gen)]

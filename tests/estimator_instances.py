@@ -44,6 +44,12 @@ def _instances() -> list:
                                     random_state=0)]
     except ImportError:
         pass
+    try:  # a second cross-subject decoder (braindecoding work in progress)
+        from decoders.braindecoding.cross_subject import SharedLatentDecoder
+
+        out.append(SharedLatentDecoder(4))
+    except ImportError:
+        pass
     try:
         from decoders.neuroformer import Neuroformer
 
