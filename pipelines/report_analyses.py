@@ -146,10 +146,17 @@ def connectome_sections(folder: Path, record: dict[str, Any]) -> list[ReportSect
         tables=[pd.DataFrame(enrich if isinstance(enrich, list) else [enrich])] if enrich
         else [],
         text=[] if enrich else [
-            "Not computed in this run: no structural connectome was given "
-            "(connectome.structural in the config; the C. elegans wiring diagrams of Cook "
-            "et al. 2019 or Varshney et al. 2011 are not bundled because their licences do "
-            "not allow redistribution — pass your copy)."],
+            "Not computed in this run: the test needs a structural connectome (the "
+            "chemical synapses and gap junctions between named C. elegans neurons), and "
+            "none is bundled because the published wiring diagrams (Cook et al. 2019, "
+            "Varshney et al. 2011) carry no licence that allows redistributing them.",
+            "To turn it on, get one of them yourself — a NemaNode/WormWideWeb .json such "
+            "as cook_jarrell_2019_h.json, Varshney's WormAtlas NeuronConnect.csv, Cook "
+            "2019's Supplementary Information 5 .xlsx, or a neuroloom .h5 with "
+            "/connectivity — and set 'structural: PATH/TO/FILE' in the connectome section "
+            "of the pipeline config (relative to the config file; 'shuffles' sets the "
+            "degree-preserving shuffles per test, default 1000). Only the connectome job "
+            "and this report rerun; see docs/pipelines.md, 'Structural enrichment'."],
         reading="Enrichment compares how many structural synapses fall inside communities "
                 "with degree-preserving shuffles: a ratio above 1 with a small p means "
                 "functionally coupled neurons are also wired together."))

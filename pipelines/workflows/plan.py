@@ -456,7 +456,7 @@ def build_plan(source: str | os.PathLike | dict[str, Any], *,
             _check_name(plan, n, "connectome.inputs")
         ups, srcs = merged(sec["inputs"])
         if sec.get("structural"):
-            s = Path(sec["structural"])
+            s = Path(os.path.expandvars(sec["structural"])).expanduser()  # as recordings
             s = s if s.is_absolute() else base / s
             if not s.exists():
                 raise MissingFileError("rule connectome (connectome.structural): no such "

@@ -27,7 +27,7 @@ pytest.importorskip("jsonschema")
 from neurodata.errors import MissingFileError  # noqa: E402
 from pipelines.workflows.execute import run_pipeline  # noqa: E402
 from pipelines.workflows.explain import explain  # noqa: E402
-from pipelines.workflows.plan import build_plan, default_config_path  # noqa: E402
+from pipelines.workflows.plan import build_plan, default_config_path, job_argv  # noqa: E402
 from pipelines.workflows.runner import StepError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,6 +133,8 @@ def test_real_run_produces_every_output(pipeline):
     assert "µV" in html and "How to read this" in html
     assert "against chance 12.5 %, permutation p = 0.25" in html
     assert "nilearn&#x27;s Decoder was not run" in html
+    # no structural connectome bundled: the section says what enrichment needs and how
+    assert "set &#x27;structural: PATH/TO/FILE&#x27; in the connectome section" in html
     assert "&lt;Recording" not in html and "object at 0x" not in html  # no reprs
     # every output file is linked from the report
     for job in plan:
@@ -277,6 +279,20 @@ def test_fmri_folder_without_the_haxby_files_names_rule_and_file(tmp_path):
     cfg["brain_decoding"]["data"] = {"sample": "haxby2001_slice", "path": "haxby"}
     with pytest.raises(Exception, match="brain_decoding.data: give exactly one of"):
         build_plan(_write(tmp_path / "c.yaml", cfg))
+
+
+def test_structural_connectome_turns_enrichment_on(shared, tmp_path):
+    """The config key the report and docs name: real Cook et al. 2019 wiring (../shared)."""
+    cook = shared("calcium/celegans_connectome/cook_jarrell_2019_h.json")
+    base = {k: TINY[k] for k in ("recordings", "homogenize", "connectome")}
+    off = build_plan(base, results=tmp_path)
+    on_cfg = json.loads(json.dumps(base))
+    on_cfg["connectome"].update(structural=str(cook), shuffles=100)
+    on = build_plan(on_cfg, results=tmp_path)
+    assert {j.id for j in on if j.key != off.jobs[j.id].key} == {"connectome", "report"}
+    argv = job_argv(on.job("connectome"), tmp_path)
+    i = argv.index("--structural")
+    assert argv[i + 1] == str(cook.resolve()) and argv[argv.index("--shuffles") + 1] == "100"
 
 
 def test_input_failing_validation_stops_at_validate(tmp_path):
