@@ -95,7 +95,9 @@ def as_signal(data: Any, *, rate: float | None = None, ch_names: Any = None,
             f"expected {list(SUPPORTED_TYPES)}; pick those channels first (ts.pick([...]))")
     if x.shape[1] == 0:
         raise ValidationError(f"{where}: no channels; expected at least one")
-    if not np.all(np.isfinite(x)):
+    # a sum is finite when every sample is (one pass, no boolean temporary); only a NaN,
+    # an inf or an overflowing sum takes the full check
+    if not np.isfinite(x.sum()) and not np.all(np.isfinite(x)):
         n_bad = int((~np.isfinite(x)).sum())
         raise ValidationError(
             f"{where}: {n_bad} NaN/inf sample(s); expected finite values; interpolate or crop "
@@ -263,12 +265,14 @@ def _median_rows(a: np.ndarray) -> np.ndarray:
 
 def _center_scale_rows(xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`robust_center_scale` of a channel-major (n_channels, n_times) array."""
-    xt = np.ascontiguousarray(xt[:, :: max(1, xt.shape[1] // 8192)])
-    center = _median_rows(xt)
-    scale = 1.4826 * _median_rows(np.abs(xt - center[:, None]))
+    sub = xt[:, :: max(1, xt.shape[1] // 8192)]
+    dev = np.array(sub, dtype=np.float64, order="C")  # always a copy: written below
+    center = _median_rows(dev)
+    np.subtract(dev, center[:, None], out=dev)
+    scale = 1.4826 * _median_rows(np.abs(dev, out=dev))
     if np.all(scale > 0):
         return center, scale
-    fallback = xt.std(axis=1)  # only a flat (MAD 0) channel needs it
+    fallback = np.ascontiguousarray(sub).std(axis=1)  # only a flat (MAD 0) channel needs it
     scale = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
     return center, scale
 
