@@ -83,7 +83,7 @@ class ModelSection:
     behaviour: str | None = "regression"
     contrastive: bool = True
     neuron_attention: bool = False
-    token_loss: str = "chunk"
+    token_loss: str = "token"
     temperature: float = 0.5
     loss_weights: dict[str, float] | None = None
 

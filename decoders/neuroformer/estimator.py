@@ -54,9 +54,10 @@ class Neuroformer(BaseEstimator):
     neuron_attention : bool, default=False
         Add the neuron-query attention head whose weights read out directed
         connectivity (:meth:`NeuroformerNet.neuron_attention`).
-    token_loss : {"chunk", "token"}, default="chunk"
-        Average the ID and offset losses per chunk then over chunks, or over every target
-        token ("token": the likelihood of the data; better calibrated spike counts).
+    token_loss : {"token", "chunk"}, default="token"
+        Average the ID and offset losses over every target token (the likelihood of the
+        data), or per chunk then over chunks ("chunk", the earlier rule: it over-weights
+        the end-of-window token of sparse windows, so generation under-counts spikes).
     loss_weights : dict or None
         Overrides of ``{"id": 0.45, "dt": 0.30, "contrastive": 0.25, "behaviour": 1.0}``.
     temperature : float, default=0.5
@@ -98,7 +99,7 @@ class Neuroformer(BaseEstimator):
                  n_past_layer: int | None = None, dropout: float = 0.1,
                  block_size: int = 64, past_block_size: int = 128,
                  behaviour: str | None = "regression", contrastive: bool = True,
-                 neuron_attention: bool = False, token_loss: str = "chunk",
+                 neuron_attention: bool = False, token_loss: str = "token",
                  loss_weights: dict[str, float] | None = None, temperature: float = 0.5,
                  epochs: int = 10, batch_size: int = 32, lr: float = 3e-4,
                  weight_decay: float = 0.1, warmup: float = 0.05, min_lr: float = 0.1,
@@ -319,7 +320,8 @@ class Neuroformer(BaseEstimator):
                 f"the checkpoint was trained on another vocabulary ({len(meta['units'])} "
                 f"units, e.g. {meta['units'][:3]}) than the data ({len(units)} units, e.g. "
                 f"{list(units)[:3]}); use the matching checkpoint or retrain", path=path)
-        est = cls(**meta["estimator"])
+        # checkpoints written before token_loss existed were trained per chunk
+        est = cls(**{"token_loss": "chunk", **meta["estimator"]})
         est.config_ = NeuroformerConfig.from_dict(meta["config"])
         est.units_ = list(meta["units"])
         est.grid_ = dict(meta["grid"])

@@ -18,9 +18,10 @@ Neuroformer), written from the paper's description:
 
 Loss = ``w_id CE_id + w_dt CE_dt + w_con InfoNCE (+ w_beh behaviour)`` with the paper
 code's defaults 0.45 / 0.30 / 0.25.  Token losses are averaged inside each chunk and then
-over chunks (``token_loss="chunk"``, the default), or over every target token of the batch
-(``token_loss="token"``: the data's likelihood; the per-chunk mean over-weights the EOS of
-sparse windows, see docs/neuroformer.md); either way a data-parallel run over equal shards
+over chunks (``token_loss="chunk"``), or over every target token of the batch
+(``token_loss="token"``, the default: the data's likelihood; the per-chunk mean
+over-weights the EOS of sparse windows and under-counts spikes, see docs/neuroformer.md);
+either way a data-parallel run over equal shards
 has exactly the loss of one process.
 Every attention layer supports a key/value cache for fast autoregressive generation.
 """
@@ -54,8 +55,9 @@ class NeuroformerConfig:
     ``stimulus_shape`` is ``(n_steps, n_features)`` for feature tokens or
     ``(n_steps, H, W)`` for frames (``stimulus_kind="frames"``).  ``n_behaviour`` > 0
     adds a regression head, ``behaviour_classes`` > 0 a classification head.
-    ``token_loss`` is ``"chunk"`` (mean per chunk, then over chunks) or ``"token"`` (mean
-    over all target tokens).
+    ``token_loss`` is ``"token"`` (mean over all target tokens, the default) or
+    ``"chunk"`` (mean per chunk, then over chunks; checkpoints written before this option
+    existed were trained so and read back so).
     ``n_behaviour_input`` > 0 adds a cross-attention input of ``behaviour_input_steps``
     past-window bins of that many behaviour channels (standardized inside the network
     with the training windows' mean and standard deviation).
@@ -78,7 +80,7 @@ class NeuroformerConfig:
     behaviour_input_steps: int = 0
     contrastive_with: str | None = None  # "stimulus" | "behaviour" | None
     neuron_attention: bool = False
-    token_loss: str = "chunk"
+    token_loss: str = "token"
     temperature: float = 0.5
     loss_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LOSS_WEIGHTS))
 
@@ -90,6 +92,7 @@ class NeuroformerConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NeuroformerConfig:
         d = dict(d)
+        d.setdefault("token_loss", "chunk")  # what checkpoints without the key used
         if d.get("stimulus_shape") is not None:
             d["stimulus_shape"] = tuple(int(x) for x in d["stimulus_shape"])
         return cls(**d)
