@@ -24,6 +24,7 @@ import numpy as np
 __all__ = ["MappedRows", "map_rows"]
 
 _ALL = slice(None)  # "every column"; the default of read(), compared by identity first
+_bisect_right = bisect.bisect_right  # a global, not a module attribute lookup, per read
 
 
 class MappedRows:
@@ -83,10 +84,15 @@ class MappedRows:
         """Copy rows ``[start, stop)`` (already bounds-checked) and columns ``cols``."""
         if cols is _ALL and stop > start:
             # the window-read hot path (TimeSeries.slice of all channels): one view and a
-            # copy when the dataset is one block, without a further call
+            # copy when the window lies in one block (all but ~0.5 % of 2-s windows in a
+            # 1-h file of 11 blocks), without a further call
             whole = self._whole
             if whole is not None:
                 return whole[start:stop].copy()
+            k = _bisect_right(self._starts, start) - 1
+            if stop <= self._ends[k]:
+                off = self._starts[k]
+                return self._blocks[k][start - off : stop - off].copy()
             return self.read_rows(start, stop)
         if stop <= start:
             return np.empty((0, self.shape[1]), dtype=self.dtype)[:, cols]
