@@ -25,7 +25,8 @@ Full run (CPU, several minutes on 2 cores)::
 ``--quick`` (< 1 min) measures only throughput and step time.  The last line is
 ``SUMMARY realtime_x=<seconds of 64-channel signal encoded per wall-clock second>
 realtime_x_cpu=<the same per CPU second> realtime_x_beam8=... realtime_x_beam8_cpu=...``
-(greedy codes, then beam-search codes with beam 8; one torch thread unless --threads).
+(greedy codes, then beam-search codes with beam 8; one torch and one BLAS thread unless
+--threads).
 """
 
 from __future__ import annotations
@@ -324,10 +325,15 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="throughput and step time only")
     ap.add_argument("--steps", type=int, default=1500, help="training steps per model")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads (1 is fastest on a shared, loaded machine)")
+                    help="torch and BLAS threads (1 is fastest on a shared, loaded machine)")
     args = ap.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # tables appear as they are computed
     torch.set_num_threads(args.threads)
+    # the same limit for numpy's BLAS (the resampler's matrix products): the one-core
+    # figure is one core for every library, and CPU time then counts no idle spinning
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(args.threads)
     print(f"# bench_tokenizers: torch {torch.__version__}, {args.threads} threads, "
           f"device cpu{' (quick)' if args.quick else ''}")
     print_config(f"bench_tokenizers ({'quick' if args.quick else 'full'} run)")

@@ -49,8 +49,28 @@ class MultiScaleEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, n_times) → (N, dim)."""
         x = x[:, None, :]
-        h = torch.cat([b(x).flatten(1) for b in self.branches], dim=1)
+        if torch.is_grad_enabled():
+            h = torch.cat([b(x).flatten(1) for b in self.branches], dim=1)
+        else:
+            h = torch.cat([_run_inplace_gelu(b, x).flatten(1) for b in self.branches], dim=1)
         return self.proj(h)
+
+
+def _run_inplace_gelu(seq: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """``seq(x)`` without autograd, with each GELU applied in place on the layer before.
+
+    The same GELU kernel on the same values (bit-identical output); it saves allocating
+    a fresh (N, hidden, L) tensor per activation, ~5 % of an encode.  Only for inference:
+    in-place activations would break the backward pass.
+    """
+    own = False  # never write into the caller's tensor
+    for layer in seq:
+        if own and isinstance(layer, nn.GELU):
+            torch.ops.aten.gelu_(x, approximate=layer.approximate)
+        else:
+            x = layer(x)
+            own = True
+    return x
 
 
 class SpectralDecoder(nn.Module):

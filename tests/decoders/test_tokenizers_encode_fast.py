@@ -146,3 +146,19 @@ def test_beam_codes_equal_the_plain_beam_search(beam):
         err_beam = (z - two.lookup(two.encode(z, beam_width=beam))).pow(2).sum(1)
         err_greedy = (z - two.lookup(two.encode(z))).pow(2).sum(1)
     assert torch.all(err_beam <= err_greedy + 1e-5)
+
+
+def test_inference_encoder_equals_the_training_forward():
+    """No-grad forward (in-place GELU) == autograd forward, bit for bit; input untouched."""
+    from decoders.tokenizers.rvq_modules import MultiScaleEncoder
+
+    torch.manual_seed(0)
+    enc = MultiScaleEncoder(200, 16, 4, (5, 15, 45))
+    x = torch.randn(300, 200)
+    before = x.clone()
+    with torch.enable_grad():
+        ref = enc(x).detach()
+    with torch.inference_mode():
+        out = enc(x)
+    assert torch.equal(out, ref)
+    assert torch.equal(x, before)
