@@ -52,7 +52,7 @@ def test_grating_direction_on_real_v1_calcium(shared, one_thread):
     """Real data (Park et al. 2024, mouse V1, 56 neurons, 128 trials of 8 directions):
     events from the z-scored traces, the last 38 trials held out.  The logistic trial
     decoder is far above chance; the small Neuroformer (running speed and pupil of the
-    past window as an input) is well above chance too, at fixed seed."""
+    past window as an input) is well above chance too (0.395 at seed 0)."""
     import neurodata as nd
 
     rec = nd.load(shared(PARK))
