@@ -113,7 +113,7 @@ class TrodesPositionReader(Reader):
     name = "Trodes position"
     extensions = (".videopositiontracking",)
     modality = "behaviour (position)"
-    library = "numpy.fromfile"
+    library = "numpy.frombuffer"
     keeps = ("x, y in camera pixels (second LED when present), irregular timestamps from the "
              "acquisition clock")
     loader = "neurodata.io.read_position_tracking"
@@ -138,7 +138,7 @@ class TrodesPositionReader(Reader):
             raise FormatError(f"holds {n_bytes} bytes of records, not a multiple of the "
                               f"{dtype.itemsize}-byte record in the Fields line; the file is "
                               "truncated or the header is wrong", path=path)
-        rec = np.fromfile(path, dtype=dtype, offset=offset)
+        rec = np.frombuffer(path.read_bytes(), dtype=dtype, offset=offset)
         time_field = next((n for n in dtype.names if n.lower() in ("time", "timestamp")), None)
         if time_field is None:
             raise FormatError(f"Fields {list(dtype.names)} include no 'time' field", path=path)
@@ -270,7 +270,7 @@ class LinearTrackReader(Reader):
     name = "nelpy linear track"
     extensions = ("",)
     modality = "spikes + behaviour"
-    library = "scipy.io.loadmat + numpy.fromfile"
+    library = "scipy.io.loadmat + numpy.frombuffer"
     keeps = ("a folder with spikes.mat and a .videoPositionTracking: spike trains per tetrode "
              "unit and position (px)")
     loader = "neurodata.io.read_linear_track"
