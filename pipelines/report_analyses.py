@@ -157,9 +157,11 @@ def connectome_sections(folder: Path, record: dict[str, Any]) -> list[ReportSect
             "of the pipeline config (relative to the config file; 'shuffles' sets the "
             "degree-preserving shuffles per test, default 1000). Only the connectome job "
             "and this report rerun; see docs/pipelines.md, 'Structural enrichment'."],
-        reading="Enrichment compares how many structural synapses fall inside communities "
-                "with degree-preserving shuffles: a ratio above 1 with a small p means "
-                "functionally coupled neurons are also wired together."))
+        reading="Enrichment counts the structural edges (chemical, electrical, both) that "
+                "fall inside communities ('observed') and compares the count with "
+                "degree-preserving shuffles ('null_mean' ± 'null_std', z): observed above "
+                "the null with a small p means functionally coupled neurons are also wired "
+                "together."))
     return sections
 
 
