@@ -15,23 +15,33 @@ __all__ = ["ResidualMLP", "TemporalConv"]
 
 class ResidualMLP(nn.Module):
     """``Linear -> [LayerNorm, GELU, Dropout, Linear] x n_blocks (residual) -> LayerNorm ->
-    Linear``, with a learnable InfoNCE ``logit_scale`` (CLIP's initial 1/0.07)."""
+    Linear``, with a learnable InfoNCE ``logit_scale`` (CLIP's initial 1/0.07).
+
+    With ``linear_skip=True`` the output is ``skip(x) + mlp(x)``: a linear map from the
+    input (to be initialised from a ridge solution) plus the MLP, whose last layer
+    starts at zero so that training starts from the linear decoder.
+    """
 
     def __init__(self, in_dim: int, hidden: int, out_dim: int, n_blocks: int,
-                 dropout: float):
+                 dropout: float, linear_skip: bool = False):
         super().__init__()
         self.inp = nn.Linear(in_dim, hidden)
         self.blocks = nn.ModuleList(
             nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Dropout(dropout),
                           nn.Linear(hidden, hidden)) for _ in range(n_blocks))
         self.out = nn.Sequential(nn.LayerNorm(hidden), nn.Linear(hidden, out_dim))
+        self.skip = nn.Linear(in_dim, out_dim) if linear_skip else None
+        if linear_skip:
+            nn.init.zeros_(self.out[1].weight)
+            nn.init.zeros_(self.out[1].bias)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
 
     def forward(self, x):
         h = self.inp(x)
         for blk in self.blocks:
             h = h + blk(h)
-        return self.out(h)
+        out = self.out(h)
+        return out if self.skip is None else out + self.skip(x)
 
 
 class TemporalConv(nn.Module):

@@ -26,6 +26,14 @@ responses are simulated by a linear–nonlinear encoding model (Naselaris et al.
 
 Subjects differ in voxel count; every subject sees the same training-stimulus pool and
 the same held-out test stimuli (never shown in training), as in NSD's shared images.
+
+What subjects share, and what they do not: the latent code ``z`` (the same ``B`` for
+all) — that is, *which* directions of the embedding brains encode (``latent_dim`` of
+``dim``) — but not their voxel tuning: every ``W_s`` is drawn independently, so nothing
+about a new subject's voxel weights can be learnt from other subjects.  A cross-subject
+model can transfer the shared part only (see :class:`~.cross_subject.
+SharedLatentDecoder`); a voxel-space "anatomical" correspondence between subjects is not
+simulated.
 """
 
 from __future__ import annotations

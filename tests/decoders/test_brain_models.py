@@ -93,6 +93,38 @@ def test_cross_subject_new_subject_and_errors(sim, one_thread):
         dec.add_subject("bad", Xn, bad)
 
 
+def test_mlp_ensemble_ridge_init_and_early_stopping(sim, one_thread):
+    """Synthetic: an ensemble predicts the mean of its networks; ``init="ridge"``
+    starts from the ridge decoder (with a zero learning rate the prediction is ridge's on
+    standardised features); early stopping keeps the epoch with the best held-out top-1
+    and refuses a validation split that leaves fewer than 2 trials."""
+    import torch
+
+    E, subs = sim
+    X, st, _ = subs[0].train(200)
+    Xte, _ = subs[0].test()
+    ens = ContrastiveMLPDecoder(hidden=32, n_blocks=1, epochs=3, n_ensemble=3,
+                                random_state=0).fit(X, E[st])
+    assert len(ens.modules_) == 3 and ens.best_epoch_ == [3, 3, 3]
+    xs = torch.from_numpy(((Xte - ens.mean_) / ens.scale_).astype(np.float32))
+    with torch.no_grad():
+        members = [m(xs).numpy() for m in ens.modules_]
+    assert not np.allclose(members[0], members[1])
+    np.testing.assert_allclose(ens.predict(Xte), np.mean(members, axis=0), rtol=1e-5,
+                               atol=1e-6)
+    frozen = ContrastiveMLPDecoder(hidden=32, n_blocks=1, epochs=2, lr=0.0, init="ridge",
+                                   random_state=0).fit(X, E[st])
+    ridge = MultiTargetRidgeCV().fit((X - frozen.mean_) / frozen.scale_, E[st])
+    np.testing.assert_allclose(frozen.predict(Xte),
+                               ridge.predict((Xte - frozen.mean_) / frozen.scale_),
+                               rtol=1e-4, atol=1e-4)
+    es = ContrastiveMLPDecoder(hidden=32, n_blocks=1, epochs=5, init="ridge",
+                               validation_fraction=0.2, random_state=0).fit(X, E[st])
+    assert 0 <= es.best_epoch_[0] <= 5 and len(es.history_) == 5
+    with pytest.raises(ValueError, match="validation"):
+        ContrastiveMLPDecoder(epochs=1, validation_fraction=0.001).fit(X, E[st])
+
+
 def test_shared_latent_few_shot_beats_per_subject_ridge(sim):
     """Synthetic ground truth (24-dim random unit embeddings, half of them encoded by a
     shared 12-dim latent): a new subject with 30 trials retrieves its 60 held-out
