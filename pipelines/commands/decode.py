@@ -66,7 +66,10 @@ def cmd_decode(args: argparse.Namespace) -> int:
     out = Path(out) if args.output else (cfg_path.parent / out)
     check_output_folder(out, overwrite=args.overwrite)
     result = run_decode(config, mode=args.decode_mode, base_dir=cfg_path.parent)
-    inputs = [input_record(p, role="recording") for p in result["inputs"]]
+    # the openfmri layout's input is a folder: record each file in it (sorted)
+    files = [q for p in map(Path, result["inputs"])
+             for q in (sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p])]
+    inputs = [input_record(p, role="recording") for p in files]
     header = result_header(format=f"neuroloom.decode_{args.decode_mode}_result",
                            command=f"neuroloom decode {args.decode_mode}",
                            config=result["config"], inputs=inputs,

@@ -117,6 +117,9 @@ def _schema_message(error) -> str:
                 f"{', '.join(allowed) or 'none'}")
     if error.validator == "required":
         return f"{where}: {error.message}"
+    if error.validator == "anyOf" and not error.absolute_path:
+        return ("a pipeline config needs 'recordings' (or 'brain_decoding' alone, which "
+                "reads its fMRI files itself)")
     if error.validator == "oneOf" and isinstance(error.instance, dict):
         return f"{where}: give exactly one of 'sample' (a bundled recording) or 'path'"
     if error.validator == "enum":
@@ -395,6 +398,7 @@ def build_plan(source: str | os.PathLike | dict[str, Any], *,
     'convert'
     """
     config, base, path = load_config(source)
+    config.setdefault("recordings", {})  # absent when brain_decoding runs alone
     root = Path(results if results is not None else config.get("results", "results/pipeline"))
     if not root.is_absolute():
         root = Path(workdir or Path.cwd()) / root

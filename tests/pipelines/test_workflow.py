@@ -279,6 +279,12 @@ def test_fmri_folder_without_the_haxby_files_names_rule_and_file(tmp_path):
     cfg["brain_decoding"]["data"] = {"sample": "haxby2001_slice", "path": "haxby"}
     with pytest.raises(Exception, match="brain_decoding.data: give exactly one of"):
         build_plan(_write(tmp_path / "c.yaml", cfg))
+    # fMRI decoding alone needs no recordings; a config with neither says so
+    alone = build_plan({"brain_decoding": {"data": {"sample": "haxby2001_slice"}}},
+                       results=tmp_path)
+    assert [j.id for j in alone] == ["brain_decoding", "report"]
+    with pytest.raises(Exception, match="needs 'recordings' \\(or 'brain_decoding' alone"):
+        build_plan({"report": {}})
 
 
 def test_structural_connectome_turns_enrichment_on(shared, tmp_path):
