@@ -252,8 +252,9 @@ def nonneg_cp(
         Threads of the fit.  numpy backend: the fused pass runs on ``n_threads`` worker
         threads (None: the cores this process may use) while BLAS is limited to one
         thread, so the two never oversubscribe the cores; without numba, with a mask or
-        with MU it is the BLAS thread count (None keeps the library default).  torch on
-        CPU: intra-op threads.  1 is often fastest when other processes compete for the
+        with MU it is the BLAS thread count (None keeps the library default).  The fused
+        pass gives bit-identical results for any thread count.  torch on CPU: intra-op
+        threads.  1 is often fastest when other processes compete for the
         cores.
     dtype : {"float32", "float64"} or None
         Precision of the iterations; None fits float32 input in float32 and anything

