@@ -196,7 +196,7 @@ def _resolve_tr(img, path: Path, tr: float | None) -> tuple[float, str]:
     if tr is not None:
         tr = float(tr)
         if not (np.isfinite(tr) and tr > 0):
-            raise ValueError(f"tr must be a positive number of seconds; got {tr!r}")
+            raise ValidationError(f"tr must be a positive number of seconds; got {tr!r}")
         for found, where in ((side_tr, f"sidecar {side}"), (header, "NIfTI header")):
             if found is not None and not np.isclose(found, tr, rtol=1e-4):
                 warn(f"{path}: tr={tr} s overrides the {where} value {found} s")
