@@ -164,20 +164,21 @@ def _resample_rows(xt: np.ndarray, rate: float, new_rate: float) -> np.ndarray:
     width = mat_t.shape[0]
     # output block b reads input samples [b*down + r_min, b*down + r_min + width)
     total = (n_blk - 1) * down + width
-    xp = np.zeros((n_ch, total), dtype=np.float64)
     keep = min(n, total + r_min)
-    xp[:, -r_min : -r_min + keep] = xt[:, :keep]
+    # one zero-padded channel at a time (the padding stays zero between channels), so
+    # the extra memory is one row, not a padded copy of the whole signal
+    row = np.zeros(total, dtype=np.float64)
     win = np.lib.stride_tricks.as_strided(
-        xp, (n_ch, n_blk, width), (xp.strides[0], down * xp.strides[1], xp.strides[1]),
-        writeable=False)
+        row, (n_blk, width), (down * row.strides[0], row.strides[0]), writeable=False)
     out = np.empty((n_ch, n_blk, up), dtype=np.float64)
     step = max(1, (1 << 17) // width)  # blocks per product: a <= 1 MiB window buffer
     buf = np.empty((min(step, n_blk), width), dtype=np.float64)
     for c in range(n_ch):
+        row[-r_min : -r_min + keep] = xt[c, :keep]
         for a in range(0, n_blk, step):
             b = min(a + step, n_blk)
             bb = buf[: b - a]
-            bb[...] = win[c, a:b]
+            bb[...] = win[a:b]
             np.matmul(bb, mat_t, out=out[c, a:b])
     return out.reshape(n_ch, n_blk * up)[:, :n_out]
 
