@@ -2,9 +2,10 @@
 
 The steps every patch tokenizer shares: take a ``TimeSeries`` (or an array with its
 rate), check it (supported channel types, finite values, at least one patch), resample
-to the tokenizer's rate with an anti-aliased polyphase filter
-(:func:`scipy.signal.resample_poly`), remove each channel's median and divide by its
-robust standard deviation, and cut non-overlapping (or strided) patches per channel.
+to the tokenizer's rate with an anti-aliased polyphase filter (the filter and padding
+of :func:`scipy.signal.resample_poly`, applied as small matrix products; equal to it to
+~1e-16 of the peak), remove each channel's median and divide by its robust standard
+deviation, and cut non-overlapping (or strided) patches per channel.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ def as_signal(data: Any, *, rate: float | None = None, ch_names: Any = None,
 
 def resample(x: np.ndarray, rate: float, new_rate: float) -> np.ndarray:
     """Resample along axis 0 with an anti-aliased polyphase FIR filter.
+
+    The output of ``scipy.signal.resample_poly(x, up, down, axis=0)`` (same filter,
+    zero padding and length), to ~1e-16 of the signal's peak; see :func:`_resample_rows`.
 
     Parameters
     ----------
