@@ -25,8 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "embedder": "minilm-l6-v2", "alphas": [1.0, 10.0, 100.0, 1000.0, 10000.0],
     "n_permutations": 100, "nilearn_reference": True, "random_state": 0,
     "train_sizes": [150, 300, 600, 1200], "fewshot_sizes": [25, 50, 100, 200],
-    "seeds": [0], "mlp": {}, "xsub": {}, "simulation": {},
+    "seeds": [0], "mlp": {}, "xsub": {}, "xsub_mlp": None, "simulation": {},
 }
+# "xsub": SharedLatentDecoder settings; "xsub_mlp": CrossSubjectDecoder settings (scored
+# beside it only when given).
 
 
 def resolve_config(config: Mapping[str, Any], base_dir: str | Path | None = None
@@ -121,7 +123,7 @@ def _semisynthetic(cfg: dict[str, Any]) -> dict[str, Any]:
     rows = compare_decoders(E, train_sizes=cfg["train_sizes"],
                             fewshot_sizes=cfg["fewshot_sizes"], seeds=cfg["seeds"],
                             mlp_params=cfg["mlp"], xsub_params=cfg["xsub"],
-                            sim_params=cfg["simulation"])
+                            xsub_mlp_params=cfg["xsub_mlp"], sim_params=cfg["simulation"])
     table = pd.DataFrame(rows)
     summary = table.groupby(["model", "n_train"])["top1"].agg(["mean", "std"]).reset_index()
     metrics = {"rows": rows, "chance": 1.0 / 300}
