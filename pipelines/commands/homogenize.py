@@ -39,8 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "homogenize", help="resample / map channels / normalise a recording into a new .h5",
         description="Put a recording on a common rate, channel vocabulary (10-20, 10-10, "
                     "celegans) and per-channel scale (neurodata.homogenize); writes a new "
-                    "recording whose provenance names its parent.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "recording whose provenance names its parent.")
     p.add_argument("input", help="converted recording (.h5)")
     p.add_argument("-o", "--output", required=True, help="output .h5")
     p.add_argument("--block", default=None, help="time-series block (default: the only one)")

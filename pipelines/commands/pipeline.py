@@ -72,11 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pipeline", help="run the Snakemake workflow over every stage; explain its outputs",
         description="The reproducible pipeline (pipelines/workflows/Snakefile): convert -> "
                     "validate -> homogenize -> connectome / HMM-GLM / decoding / tokenizers "
-                    "-> report, each output folder keyed by the hash of what it depends on.")
+                    "/ Neuroformer / brain -> caption decoding -> report, each output folder "
+                    "keyed by the hash of what it depends on.")
     sub = p.add_subparsers(dest="pipeline_command", required=True)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
 
-    r = sub.add_parser("run", help="run the workflow (Snakemake API)", formatter_class=fmt)
+    r = sub.add_parser("run", help="run the workflow (Snakemake API)")
     r.add_argument("--config", default=None,
                    help="pipeline config YAML (default: the packaged one, bundled samples)")
     r.add_argument("--cores", type=int, default=1, help="local cores / parallel jobs")
@@ -90,8 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--force", action="store_true", help="rerun every job")
     r.set_defaults(func=_cmd_run)
 
-    e = sub.add_parser("explain", help="is an output up to date? if not, what changed",
-                       formatter_class=fmt)
+    e = sub.add_parser("explain", help="is an output up to date? if not, what changed")
     e.add_argument("output", help="a job's output folder (or any file in it)")
     e.add_argument("--config", default=None,
                    help="config to compare with (default: the one the job ran with)")
@@ -99,8 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--check", action="store_true", help="exit 1 when not up to date")
     e.set_defaults(func=_cmd_explain)
 
-    s = sub.add_parser("step", help="run one job of the workflow (called by its rules)",
-                       formatter_class=fmt)
+    s = sub.add_parser("step", help="run one job of the workflow (called by its rules)")
     s.add_argument("step", help="workflow step to run")
     s.add_argument("name", nargs="?", default="", help="the job's input name, if any")
     s.add_argument("--key", default=None, help="the key the workflow planned with")
@@ -108,8 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--results", default=None, help="output root the plan uses")
     s.set_defaults(func=_cmd_step)
 
-    t = sub.add_parser("report", help="render the HTML report of finished steps",
-                       formatter_class=fmt)
+    t = sub.add_parser("report", help="render the HTML report of finished steps")
     t.add_argument("steps", nargs="+", help="job output folders (with step.json)")
     t.add_argument("-o", "--output", required=True, help="report .html")
     t.add_argument("--settings", default=None, help="report settings as JSON")

@@ -81,6 +81,23 @@ def test_every_option_has_help_and_states_its_default():
     assert not no_default, f"defaults not shown: {no_default}"
 
 
+def test_help_never_prints_an_empty_or_second_default():
+    """No option's help says ``(default: None)`` or states its default twice (argparse's
+    ArgumentDefaultsHelpFormatter did both where the text already named the default)."""
+    bad = []
+    for prog, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            if not action.help or isinstance(action, argparse._SubParsersAction):
+                continue
+            line = parser._get_formatter()._expand_help(action)
+            if "(default: None)" in line or line.count("default") > 1 + action.help.count(
+                    "default"):
+                bad.append(f"{prog} {'/'.join(action.option_strings) or action.dest}: {line}")
+            elif line.count("(default:") > 1:
+                bad.append(f"{prog} {'/'.join(action.option_strings)}: {line}")
+    assert not bad, "\n".join(bad)
+
+
 def test_convert_folder_sources_into_one_file(tmp_path, capsys):
     """A nelpy linear-track folder (bundled) converts into one .h5."""
     folder = nd.sample_path("nelpy_linear_track")
