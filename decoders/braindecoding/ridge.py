@@ -42,7 +42,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -172,7 +171,7 @@ def _top_eigenvalue(M: np.ndarray, n_iter: int = 20) -> float:
     return lam
 
 
-def _eigh(M, min_alpha: float, overwrite: bool = False):
+def _eigh(M, min_alpha: float):
     """Eigendecomposition in ``M``'s precision when that is safe, else in float64.
 
     float32 eigenvalues are off by about ``1e-7 * lam_max`` (the float32 Gram itself is
@@ -181,24 +180,21 @@ def _eigh(M, min_alpha: float, overwrite: bool = False):
     in float32 (LAPACK ``ssyevd``, 2-3x faster than ``dsyevd``) unless
     ``min_alpha < 1e-5 * lam_max`` (``lam_max`` by power iteration).
 
-    LAPACK ``?syevd`` (divide and conquer) through scipy, on the Fortran-ordered view
-    ``M.T`` of the symmetric ``M`` (no transposed copy) and, with ``overwrite`` or when
-    ``M`` had to be converted to float64 anyway, in place.  A one-off measurement on a
-    2000 x 2000 Gram, one thread, three runs each: 1.29-1.37 s CPU against 1.46-1.53 s
-    for ``numpy.linalg.eigh``, and 1.52-1.60 s for ``evr`` (scipy's default driver).
+    ``numpy.linalg.eigh`` (LAPACK ``?syevd``), not scipy's: scipy links its own OpenBLAS,
+    whose thread pool next to numpy's made the Haxby decoding (many small fits, default
+    threads) 10x slower in CPU time (46.7 s vs 4.8 s for 2 permutations), although on one
+    thread, in place on the Fortran view, it was ~0.1 s faster at 2000 x 2000.
     """
     if M.dtype == np.float32 and min_alpha >= 1e-5 * _top_eigenvalue(M):
-        work = M
+        lam, U = np.linalg.eigh(M)
     else:
-        work = M.astype(np.float64, copy=False)
-    lam, U = scipy.linalg.eigh(work.T, driver="evd", check_finite=False,
-                               overwrite_a=overwrite or work is not M)
+        lam, U = np.linalg.eigh(M.astype(np.float64, copy=False))
     return np.clip(lam.astype(np.float64), 0.0, None), U
 
 
-def _eig(K, intercept: bool, min_alpha: float = 0.0, overwrite: bool = False):
+def _eig(K, intercept: bool, min_alpha: float = 0.0):
     """Eigendecomposition of a centred Gram; the intercept direction gets lam=0."""
-    lam, U = _eigh(K, min_alpha, overwrite)
+    lam, U = _eigh(K, min_alpha)
     if intercept:
         # Centring puts 1/sqrt(n) in the null space; zero that eigenvalue exactly (as
         # scikit-learn's _RidgeGCV does) so rounding cannot penalise the intercept.
@@ -330,12 +326,11 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         # One decomposition of all samples: the leave-one-out errors and the final fit
         # share it (K-fold adds one per fold).
         if gram:
-            # Leave-one-out needs G no more: decomposed in place.
-            lam, U = _eig(G, self.fit_intercept, alphas.min(), overwrite=self.cv is None)
+            lam, U = _eig(G, self.fit_intercept, alphas.min())
             U = U.astype(dt, copy=False)
             A = U.T @ Yc
         else:
-            lam, V = _eigh(Xc.T @ Xc, alphas.min(), overwrite=True)
+            lam, V = _eigh(Xc.T @ Xc, alphas.min())
             V = V.astype(dt, copy=False)
         if self.cv is None and gram:
             errors, C = _loo_gram(U, lam, A, alphas, self.fit_intercept,
@@ -395,7 +390,7 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
                     K, Kte = _centre_gram(G[np.ix_(train, train)], G[np.ix_(test, train)])
                 else:
                     K, Kte = G[np.ix_(train, train)], G[np.ix_(test, train)]
-                lam, U = _eig(K, self.fit_intercept, alphas.min(), overwrite=True)
+                lam, U = _eig(K, self.fit_intercept, alphas.min())
                 Ud = U.astype(dt)
                 A = Ud.T @ (Ytr - ym)
                 for i, alpha in enumerate(alphas):
@@ -405,7 +400,7 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
             else:
                 xm = Xc[train].mean(axis=0) if self.fit_intercept else 0.0
                 Xtr, Xte = Xc[train] - xm, Xc[test] - xm
-                lam, V = _eigh(Xtr.T @ Xtr, alphas.min(), overwrite=True)
+                lam, V = _eigh(Xtr.T @ Xtr, alphas.min())
                 Vd = V.astype(dt)
                 B = Vd.T @ (Xtr.T @ (Ytr - ym))
                 P = Xte @ Vd
