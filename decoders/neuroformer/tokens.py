@@ -276,6 +276,17 @@ def _series(obj: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
                            f"got {type(obj).__name__}")
 
 
+def _table_series(series: Any, what: str, columns: str, t0: float, t1: float,
+                  window: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(times, values)`` of a 2-D series that covers ``[t0, t1]``, or our error."""
+    t, v = _series(series, what)
+    if v.ndim != 2:
+        raise NeuroformerError(f"{what} values must be (n_samples, {columns}); got shape "
+                               f"{v.shape}")
+    _check_covers(t, t0, t1, what, window)
+    return t, v
+
+
 def _check_covers(times: np.ndarray, t0: float, t1: float, what: str,
                   slack: float = 0.0) -> None:
     """The series must start and end within max(2 samples, ``slack``) of the interval."""
@@ -472,11 +483,8 @@ def make_windows(spikes: SpikeTrains, tokenizer: SpikeTokenizer, *,
     wstart = np.asarray(wstart, np.float64)
     beh = stim = None
     if behaviour is not None:
-        bt, bv = _series(behaviour, "behaviour")
-        if bv.ndim != 2:
-            raise NeuroformerError(f"behaviour values must be (n_samples, n_behaviour); got "
-                                   f"shape {bv.shape}")
-        _check_covers(bt, t0, t1, "behaviour", tokenizer.window)
+        bt, bv = _table_series(behaviour, "behaviour", "n_behaviour", t0, t1,
+                               tokenizer.window)
         beh = _window_means(bt, bv, wstart, tokenizer.window)
     if stimulus is not None:
         st_t, st_v = _series(stimulus, "stimulus")
@@ -489,11 +497,8 @@ def make_windows(spikes: SpikeTrains, tokenizer: SpikeTokenizer, *,
             points.shape + st_v.shape[1:]).astype(np.float32)
     beh_in = beh_in_mask = None
     if behaviour_input is not None:
-        bt, bv = _series(behaviour_input, "behaviour input")
-        if bv.ndim != 2:
-            raise NeuroformerError(f"behaviour input values must be (n_samples, n_channels); "
-                                   f"got shape {bv.shape}")
-        _check_covers(bt, t0, t1, "behaviour input", tokenizer.window)
+        bt, bv = _table_series(behaviour_input, "behaviour input", "n_channels", t0, t1,
+                               tokenizer.window)
         beh_in, beh_in_mask = _past_bin_means(bt, bv, wstart, float(tokenizer.past_window),
                                               int(behaviour_steps), t0)
     out = TokenWindows(ids, dts, pids, pdts, wstart, np.asarray(windex, np.int64),
