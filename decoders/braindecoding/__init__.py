@@ -9,7 +9,9 @@ the stimulus among candidates (docs/brain_decoding.md):
 - :mod:`.ridge` — :class:`MultiTargetRidgeCV`, ridge to many targets with a per-target
   alpha from one shared eigendecomposition;
 - :mod:`.contrastive` — :class:`ContrastiveMLPDecoder` (MindEye-style, InfoNCE + MSE);
-- :mod:`.cross_subject` — :class:`CrossSubjectDecoder` (MindBridge-style adapters);
+- :mod:`.cross_subject` — :class:`SharedLatentDecoder` (a new subject fits only a linear
+  adapter into the latent spanned by the known subjects' encoding models) and
+  :class:`CrossSubjectDecoder` (MindBridge-style adapters + shared head, gradient-trained);
 - :mod:`.time_resolved` — per-window decoding and :class:`TemporalConvDecoder` for
   MEG/EEG epochs;
 - :mod:`.retrieval` — MindEye-protocol top-k, 2-way identification, caption retrieval,
@@ -22,7 +24,7 @@ torch is imported only when a network is built.
 """
 
 from .contrastive import ContrastiveMLPDecoder
-from .cross_subject import CrossSubjectDecoder
+from .cross_subject import CrossSubjectDecoder, SharedLatentDecoder
 from .embedders import (
     Embedder,
     GaborImageEmbedder,
@@ -54,7 +56,7 @@ from .time_resolved import TemporalConvDecoder, sliding_window_retrieval
 
 __all__ = [
     "BrainDecodingError", "MultiTargetRidgeCV", "DEFAULT_ALPHAS", "RunSplit", "check_split",
-    "ContrastiveMLPDecoder", "CrossSubjectDecoder", "TemporalConvDecoder",
+    "ContrastiveMLPDecoder", "CrossSubjectDecoder", "SharedLatentDecoder", "TemporalConvDecoder",
     "sliding_window_retrieval", "Embedder", "SentenceEmbedder", "StoredEmbedder",
     "GaborImageEmbedder", "PixelImageEmbedder", "event_stimuli", "list_embedders",
     "make_embedder", "register_embedder", "HAXBY_CAPTIONS", "decode_haxby",
