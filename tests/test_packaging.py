@@ -117,7 +117,7 @@ def test_wheel_installs_in_fresh_venv_and_runs_demo(tmp_path):
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path, 300)  # no system packages
     py = venv / "bin" / "python"
-    _run([str(py), "-m", "pip", "install", "-q", f"{wheel}[connectome]", "torch==2.13.0"],
+    _run([str(py), "-m", "pip", "install", "-q", f"{wheel}[connectome,pipelines]", "torch==2.13.0"],
          tmp_path, 1800)
     run_dir = tmp_path / "run"  # outside the source tree: the installed copy is used
     run_dir.mkdir()
@@ -128,3 +128,9 @@ def test_wheel_installs_in_fresh_venv_and_runs_demo(tmp_path):
     assert "report:" in res.stdout
     assert (run_dir / "demo" / "report.html").exists()
     assert (run_dir / "demo" / "connectome_celegans" / "result.json").exists()
+    # The packaged workflow, its default config (bundled samples) and the SLURM profile are
+    # found from the installed wheel: a dry run lists every step's jobs.
+    plan = _run([str(venv / "bin" / "neuroloom"), "pipeline", "run", "--dry-run",
+                 "--profile", "slurm", "--results", "plan"], run_dir, 600)
+    for step in ("convert/", "connectome", "glmhmm", "neuroformer", "brain_decoding", "report"):
+        assert step in plan.stdout + plan.stderr, step
