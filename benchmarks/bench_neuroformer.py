@@ -62,10 +62,10 @@ def _fit(prep, cfg):
 
     from decoders.neuroformer.workflow import model_from_config
 
-    model = model_from_config(cfg)
+    model = model_from_config(cfg).set_params(verbose=False)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    wall, cpu, _ = timed(lambda: model.fit(prep.train, prep.val, verbose=False))
+    wall, cpu, _ = timed(lambda: model.fit(prep.train, prep.val))
     tokens = sum(h["tokens"] for h in model.history_)
     out = {"train_wall_s": wall, "train_cpu_s": cpu, "train_tokens": tokens,
            "train_tokens_per_s": tokens / wall, "train_tokens_per_cpu_s": tokens / cpu,

@@ -16,7 +16,6 @@ only in broadband power are invisible to this pipeline.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from neurodata.errors import ValidationError
-from neurodata.log import logger, use_log_level
+from neurodata.log import deprecated_fit_verbose, logger
 
 __all__ = ["RVQTokenHistogram", "make_rvq_tokens_lr"]
 
@@ -167,6 +166,7 @@ class RVQTokenHistogram(TransformerMixin, BaseEstimator):
     def _signals(self, X: np.ndarray) -> list[np.ndarray]:
         return [np.ascontiguousarray(x.T) for x in X]  # tokenizer wants (n_times, n_channels)
 
+    @deprecated_fit_verbose
     def fit(self, X: Any, y: Any = None, *, verbose: bool | str | None = None
             ) -> RVQTokenHistogram:
         """Train (or load) the tokenizer.
@@ -186,12 +186,7 @@ class RVQTokenHistogram(TransformerMixin, BaseEstimator):
         -------
         self : RVQTokenHistogram
         """
-        if verbose is not None:
-            warnings.warn("RVQTokenHistogram.fit(verbose=...) is deprecated and will be "
-                          "removed; pass verbose= to the constructor: "
-                          "RVQTokenHistogram(..., verbose=True)", FutureWarning, stacklevel=2)
-        with use_log_level(self.verbose if verbose is None else verbose):
-            return self._fit(X)
+        return self._fit(X)
 
     def _fit(self, X: Any) -> RVQTokenHistogram:
         from .tokenizers import RVQTokenizer

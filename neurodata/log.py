@@ -25,8 +25,8 @@ _handler_installed = False
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["logger", "set_log_level", "use_log_level", "verbose", "progress_enabled",
-           "progress_for", "warn"]
+__all__ = ["logger", "set_log_level", "use_log_level", "verbose", "verbose_method",
+           "deprecated_fit_verbose", "progress_enabled", "progress_for", "warn"]
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -125,6 +125,45 @@ def verbose(func: F) -> F:
             return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _method_wrapper(func: F, *, deprecated: bool) -> F:
+    sig = inspect.signature(func)
+    if "verbose" not in sig.parameters:
+        raise TypeError(f"{func.__qualname__} must accept a 'verbose' argument")
+
+    @functools.wraps(func)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = kwargs.get("verbose")
+        if deprecated and call is not None:
+            name = type(self).__name__
+            warnings.warn(f"{name}.{func.__name__}(verbose=...) is deprecated and will be "
+                          f"removed; pass verbose= to the constructor: "
+                          f"{name}(..., verbose=True)", FutureWarning, stacklevel=2)
+        with use_log_level(getattr(self, "verbose", None) if call is None else call):
+            return func(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def verbose_method(func: F) -> F:
+    """Decorator for an estimator method other than ``fit`` (``encode``, ``transform``...).
+
+    The method's keyword-only ``verbose`` overrides the estimator's constructor
+    ``verbose`` for that one call; ``None`` (the default) runs it under ``self.verbose``
+    (MNE-Python's per-call override, with the instance as the default).
+    """
+    return _method_wrapper(func, deprecated=False)
+
+
+def deprecated_fit_verbose(func: F) -> F:
+    """Decorator for ``fit`` of an estimator whose ``verbose`` moved to the constructor.
+
+    ``fit`` runs under ``self.verbose``.  An explicit ``fit(verbose=...)`` still applies
+    to that call but raises a ``FutureWarning`` (the old decoders convention, kept for
+    one deprecation cycle).
+    """
+    return _method_wrapper(func, deprecated=True)
 
 
 def warn(message: str, category: type[Warning] = UserWarning) -> None:

@@ -181,26 +181,50 @@ def test_epoch_estimators_declare_their_input():
     assert not get_tags(by_name["RVQTokenHistogram"]).target_tags.required
 
 
-# Estimators whose fit still takes verbose= (the old decoders convention): each is
-# owned by work in progress elsewhere and moves to the constructor there.
-_FIT_VERBOSE_PENDING = {
-    "RVQTokenizer": "decoders/tokenizers (tokenizers work in progress)",
-    "KMeansPatchVQ": "decoders/tokenizers (tokenizers work in progress)",
-    "SpikeTokenizer": "decoders/tokenizers (tokenizers work in progress)",
-    "Neuroformer": "decoders/neuroformer (Neuroformer work in progress)",
-}
+def test_nonneg_cp_declares_non_negative_input():
+    """Synthetic tensors: NonnegCP carries the positive_only tag, refuses a negative
+    3-way tensor with scikit-learn's phrase (also at masked-in entries), and scikit-learn's
+    own non-negative check passes."""
+    import numpy as np
+    from sklearn.utils import get_tags
+    from sklearn.utils.estimator_checks import check_fit_non_negative
+
+    from connectome import NonnegCP
+
+    est = NonnegCP(rank=1, n_restarts=1, n_iter_max=200, tol=1e-4, random_state=0)
+    assert get_tags(est).input_tags.positive_only
+    assert not get_tags(est).target_tags.required
+    x = np.random.default_rng(0).random((4, 3, 2))
+    x[1, 2, 0] = -0.5
+    with pytest.raises(ValueError, match="Negative values in data"):
+        est.fit(x)
+    with pytest.raises(ValueError, match="Negative values in data"):
+        est.fit(x, mask=np.ones(x.shape, bool))
+    mask = np.ones(x.shape, bool)
+    mask[1, 2, 0] = False  # a masked negative entry is missing data, not an error
+    assert est.fit(x, mask=mask).factors_[0].shape == (4, 1)
+    check_fit_non_negative("NonnegCP", est)
+
+
+# Estimators whose fit still takes verbose= without the deprecation (the old decoders
+# convention): none left.  Their fit(verbose=) is a deprecated alias now, listed below.
+_FIT_VERBOSE_PENDING: dict[str, str] = {}
+_FIT_VERBOSE_DEPRECATED = ("RVQTokenHistogram", "RVQTokenizer", "KMeansPatchVQ",
+                           "SpikeTokenizer", "Neuroformer")
 
 
 def test_one_verbose_convention():
     """Estimators take verbose in the constructor (scikit-learn's convention, values as
     neurodata.log: None/True/False/level); fit(verbose=) survives only as a deprecated
-    alias (RVQTokenHistogram) or in the pending list above."""
+    alias (the deprecated list above) or in the pending list (empty)."""
     import inspect
 
     for est in INSTANCES:
         name = type(est).__name__
         if "verbose" in inspect.signature(type(est).fit).parameters:
-            assert name == "RVQTokenHistogram" or name in _FIT_VERBOSE_PENDING, name
+            assert name in _FIT_VERBOSE_DEPRECATED or name in _FIT_VERBOSE_PENDING, name
+        if name in _FIT_VERBOSE_DEPRECATED:
+            assert "verbose" in est.get_params(deep=False), name
         if "verbose" in est.get_params(deep=False):
             assert inspect.signature(type(est)).parameters["verbose"].default is None, name
 
@@ -227,3 +251,69 @@ def test_fit_verbose_is_deprecated_and_constructor_verbose_shows_progress(capsys
     TorchClassifier("shallow", sfreq=100.0, max_epochs=1, batch_size=8, random_state=0,
                     verbose=False).fit(X, y)
     assert "shallow" not in capsys.readouterr().err
+
+
+def test_deprecated_fit_verbose_warns_and_constructor_verbose_applies(capsys, monkeypatch):
+    """Synthetic spike trains and signals: each estimator whose verbose moved to the
+    constructor warns (FutureWarning) on fit(verbose=) and still applies it to that call;
+    without it, fit and encode log at the constructor's level, and encode's per-call
+    verbose overrides it for one call."""
+    import logging
+
+    import numpy as np
+
+    import neurodata as nd
+    from decoders.neuroformer import Neuroformer, make_windows
+    from decoders.tokenizers import KMeansPatchVQ, RVQTokenizer, SpikeTokenizer
+    from neurodata.log import logger
+
+    st = nd.SpikeTrains.from_unit_times({"a": [0.012, 0.031, 0.12], "b": [0.045, 0.16]},
+                                        t_start=0.0, t_stop=0.2)
+    capsys.readouterr()
+    before = logger.level
+
+    def info_logged(fn) -> bool:  # the package handler writes to stderr
+        fn()
+        return "SpikeTokenizer: 2 units" in capsys.readouterr().err
+
+    # fit logs "SpikeTokenizer: n units" at INFO: shown under verbose=True only
+    assert info_logged(lambda: SpikeTokenizer(verbose=True).fit(st))
+    assert not info_logged(lambda: SpikeTokenizer(verbose=False).fit(st))
+    assert not info_logged(lambda: SpikeTokenizer().fit(st))  # None: package level
+    with pytest.warns(FutureWarning, match=r"SpikeTokenizer\.fit\(verbose=\.\.\.\) is "
+                                           r"deprecated.*SpikeTokenizer\(\.\.\., verbose"):
+        assert not info_logged(lambda: SpikeTokenizer(verbose=True).fit(st, verbose=False))
+    assert logger.level == before  # the call's level does not leak out
+
+    # encode: None follows the instance, a per-call value overrides it for that call
+    import decoders.tokenizers.spike as spike_module
+
+    tok = SpikeTokenizer(window=0.05, past_window=0.05, dt=0.01, verbose="DEBUG").fit(st)
+    seen = []
+    ticks = spike_module._ticks
+
+    def spy(*args):  # runs inside encode: records the level encode runs under
+        seen.append(logger.getEffectiveLevel())
+        return ticks(*args)
+
+    monkeypatch.setattr(spike_module, "_ticks", spy)
+    tok.encode(st)
+    assert seen and set(seen) == {logging.DEBUG}
+    seen.clear()
+    tok.encode(st, verbose=False)
+    assert seen and set(seen) == {logging.WARNING}
+
+    x = np.random.default_rng(0).standard_normal((400, 2))
+    for est in (KMeansPatchVQ(n_codes=2, sfreq=100.0, patch_seconds=0.5),
+                RVQTokenizer(100.0, patch_seconds=0.5, n_codebooks=1, codebook_size=2,
+                             dim=4, hidden=2, width=8, kernel_sizes=(3,), n_steps=1,
+                             batch_size=8, codebook_init="random")):
+        with pytest.warns(FutureWarning, match=type(est).__name__ + r"\.fit\(verbose="):
+            est.fit(x, rate=100.0, verbose=False)
+        assert est.encode(x, rate=100.0).shape[:2] == (2, 8)
+
+    w = make_windows(st, tok, block_size=8, max_past=16)
+    with pytest.warns(FutureWarning, match=r"Neuroformer\.fit\(verbose="):
+        m = Neuroformer(8, n_head=2, n_layer=1, block_size=8, past_block_size=16, epochs=1,
+                        batch_size=4, device="cpu").fit(w, verbose=False)
+    assert len(m.history_) == 1 and "verbose" not in m._meta()["estimator"]

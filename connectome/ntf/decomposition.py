@@ -74,8 +74,8 @@ def _validate_tensor(
             )
         if x.size and x.min() < 0:
             raise NTFInputError(
-                f"tensor must be non-negative, found minimum {x.min():.6g}; shift, rectify "
-                "or mask the negative entries"
+                "Negative values in data: the tensor must be non-negative, found minimum "
+                f"{x.min():.6g}; shift, rectify or mask the negative entries"
             )
         return np.ascontiguousarray(x, dtype=dtype), None, dtype
     m = np.asarray(mask)
@@ -95,7 +95,8 @@ def _validate_tensor(
         )
     if observed.min() < 0:
         raise NTFInputError(
-            f"tensor must be non-negative at observed entries, found minimum {observed.min():.6g}"
+            "Negative values in data: the tensor must be non-negative at observed entries, "
+            f"found minimum {observed.min():.6g}"
         )
     # zeros at missing entries so whatever they held (garbage, NaN) never enters the fit
     clean = np.where(m, x, 0).astype(dtype)
@@ -525,6 +526,13 @@ class NonnegCP(BaseEstimator):
         self.n_threads = n_threads
         self.dtype = dtype
         self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        # fit refuses negative observed entries with "Negative values in data" (the
+        # phrase scikit-learn's positive_only checks look for)
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        return tags
 
     def fit(self, X: Any, y: None = None, *, mask: Any | None = None) -> NonnegCP:
         """Fit to a tensor ``X`` of shape (I, J, K); ``mask`` True marks observed entries."""

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from neurodata.log import verbose
+from neurodata.log import deprecated_fit_verbose
 
 from .errors import NeuroformerError
 from .tokens import TokenWindows, collate_windows
@@ -67,6 +67,9 @@ class Neuroformer(BaseEstimator):
     checkpoint_dir : str or None
         Folder for ``last.pt`` / ``best.pt`` during training.
     random_state : int, default=0
+    verbose : bool or str or int or None, default=None
+        Log level of :meth:`fit` (``True`` shows per-epoch progress;
+        :mod:`neurodata.log`).  Not saved with the model.
 
     Attributes
     ----------
@@ -90,7 +93,7 @@ class Neuroformer(BaseEstimator):
     >>> tok = SpikeTokenizer(window=0.05, past_window=0.1, dt=0.01).fit(st)
     >>> w = make_windows(st, tok, block_size=16, max_past=32)
     >>> m = Neuroformer(16, n_head=2, n_layer=1, block_size=16, past_block_size=32,
-    ...                 epochs=1, batch_size=16).fit(w, verbose=False)
+    ...                 epochs=1, batch_size=16, verbose=False).fit(w)
     >>> len(m.history_)
     1
     """
@@ -105,7 +108,7 @@ class Neuroformer(BaseEstimator):
                  weight_decay: float = 0.1, warmup: float = 0.05, min_lr: float = 0.1,
                  grad_clip: float = 1.0, amp: bool = True, device: str = "auto",
                  max_steps: int | None = None, checkpoint_dir: str | None = None,
-                 random_state: int = 0):
+                 random_state: int = 0, verbose: bool | str | int | None = None):
         self.n_embd = n_embd
         self.n_head = n_head
         self.n_layer = n_layer
@@ -131,6 +134,7 @@ class Neuroformer(BaseEstimator):
         self.max_steps = max_steps
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
+        self.verbose = verbose
 
     # -- helpers -----------------------------------------------------------------------
     def _train_config(self):
@@ -178,7 +182,9 @@ class Neuroformer(BaseEstimator):
             temperature=self.temperature, loss_weights=lw)
 
     def _meta(self) -> dict[str, Any]:
-        return {"estimator": self.get_params(), "config": self.config_.to_dict(),
+        # verbose is how chatty a run is, not part of the model: not written
+        params = {k: v for k, v in self.get_params().items() if k != "verbose"}
+        return {"estimator": params, "config": self.config_.to_dict(),
                 "units": list(self.units_), "grid": dict(self.grid_),
                 "behaviour_mean": None if self.behaviour_mean_ is None
                 else self.behaviour_mean_.tolist(),
@@ -224,7 +230,7 @@ class Neuroformer(BaseEstimator):
         return out
 
     # -- fit ---------------------------------------------------------------------------
-    @verbose
+    @deprecated_fit_verbose
     def fit(self, windows: TokenWindows, val: TokenWindows | None = None, *,
             resume: bool = False, stop_after: int | None = None,
             verbose: bool | str | None = None) -> Neuroformer:
@@ -242,7 +248,8 @@ class Neuroformer(BaseEstimator):
             Stop after this many epochs (the learning-rate schedule still spans
             ``epochs``); a later ``fit(..., resume=True)`` continues the same run.
         verbose : bool or str or None
-            Log level for this call.
+            Deprecated: pass ``verbose`` to the constructor.  When given it still applies
+            to this call, with a ``FutureWarning``.
 
         Returns
         -------
@@ -321,7 +328,9 @@ class Neuroformer(BaseEstimator):
                 f"units, e.g. {meta['units'][:3]}) than the data ({len(units)} units, e.g. "
                 f"{list(units)[:3]}); use the matching checkpoint or retrain", path=path)
         # checkpoints written before token_loss existed were trained per chunk
-        est = cls(**{"token_loss": "chunk", **meta["estimator"]})
+        params = {"token_loss": "chunk", **meta["estimator"]}
+        params.pop("verbose", None)
+        est = cls(**params)
         est.config_ = NeuroformerConfig.from_dict(meta["config"])
         est.units_ = list(meta["units"])
         est.grid_ = dict(meta["grid"])

@@ -285,7 +285,7 @@ def generate(model: Any, windows: TokenWindows, **kwargs: Any) -> SpikeTrains:
     >>> tok = SpikeTokenizer(window=0.05, past_window=0.1, dt=0.01).fit(st)
     >>> w = make_windows(st, tok, block_size=16, max_past=32)
     >>> m = Neuroformer(16, n_head=2, n_layer=1, block_size=16, past_block_size=32,
-    ...                 epochs=1).fit(w, verbose=False)
+    ...                 epochs=1, verbose=False).fit(w)
     >>> g = generate(m, w.subset(range(4)))
     >>> bool(g.t_start == w.window_start[0]), bool((g.times < g.t_stop).all())
     (True, True)

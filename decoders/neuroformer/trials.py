@@ -250,9 +250,10 @@ def direction_decoding_run(rec: Any, *, calcium: str = "calcium",
                   behaviour_steps=behaviour_steps)
     train, test = (make_windows(events, tok, interval=b, **kw) for b in blocks)
     params = dict(n_embd=32, n_head=2, n_layer=1, block_size=32, past_block_size=64,
-                  epochs=6, batch_size=32, lr=3e-3, dropout=0.1, contrastive=False)
+                  epochs=6, batch_size=32, lr=3e-3, dropout=0.1, contrastive=False,
+                  verbose=False)
     params.update(model_params or {})
-    model = Neuroformer(**params, random_state=random_state).fit(train, verbose=False)
+    model = Neuroformer(**params, random_state=random_state).fit(train)
     pred = model.predict_behaviour(test)
     f_tr, f_te = train.first_chunks(), test.first_chunks()
     span = dict(window=window, past_window=past_window, bin_size=window)

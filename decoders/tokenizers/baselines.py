@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from neurodata.errors import ValidationError
-from neurodata.log import verbose, warn
+from neurodata.log import deprecated_fit_verbose, verbose_method, warn
 
 from .patches import normalized_patches, resample
 from .rvq import RVQCodes, RVQTokenizer, prepare_signals
@@ -63,6 +63,9 @@ class KMeansPatchVQ(BaseEstimator):
     max_iter : int, default=100
         Maximum k-means iterations (mini-batch k-means, scikit-learn).
     random_state : int, default=0
+    verbose : bool or str or int or None, default=None
+        Log level of :meth:`fit` and the default of :meth:`encode`'s per-call
+        ``verbose`` (:mod:`neurodata.log`).
 
     Attributes
     ----------
@@ -81,13 +84,15 @@ class KMeansPatchVQ(BaseEstimator):
     """
 
     def __init__(self, n_codes: int = 256, *, sfreq: float = 200.0, patch_seconds: float = 1.0,
-                 train_stride: float | None = 0.5, max_iter: int = 100, random_state: int = 0):
+                 train_stride: float | None = 0.5, max_iter: int = 100, random_state: int = 0,
+                 verbose: bool | str | int | None = None):
         self.n_codes = n_codes
         self.sfreq = sfreq
         self.patch_seconds = patch_seconds
         self.train_stride = train_stride
         self.max_iter = max_iter
         self.random_state = random_state
+        self.verbose = verbose
 
     @property
     def patch_len(self) -> int:
@@ -100,10 +105,14 @@ class KMeansPatchVQ(BaseEstimator):
     def _patches(self, sig, stride=None):
         return normalized_patches(sig.x, sig.rate, self.sfreq, self.patch_len, stride=stride)
 
-    @verbose
+    @deprecated_fit_verbose
     def fit(self, data: Any, y: Any = None, *, rate: float | None = None, ch_names: Any = None,
             ch_types: Any = None, verbose: bool | str | None = None) -> KMeansPatchVQ:
-        """Cluster training patches (same inputs as :meth:`RVQTokenizer.fit`)."""
+        """Cluster training patches (same inputs as :meth:`RVQTokenizer.fit`).
+
+        ``fit(verbose=...)`` is deprecated (``FutureWarning``): pass ``verbose`` to the
+        constructor.
+        """
         from sklearn.cluster import MiniBatchKMeans
 
         stride = None if self.train_stride is None else max(
@@ -127,10 +136,13 @@ class KMeansPatchVQ(BaseEstimator):
         self.n_codes_used_ = n_clusters
         return self
 
-    @verbose
+    @verbose_method
     def encode(self, data: Any, *, rate: float | None = None, ch_names: Any = None,
                ch_types: Any = None, verbose: bool | str | None = None) -> RVQCodes:
-        """Nearest prototype per patch; codes of shape (n_channels, n_patches, 1)."""
+        """Nearest prototype per patch; codes of shape (n_channels, n_patches, 1).
+
+        ``verbose`` sets this call's log level; ``None`` uses the constructor's.
+        """
         if not hasattr(self, "codebook_"):
             raise ValidationError("this KMeansPatchVQ is not fitted yet; call fit first")
         (sig,) = prepare_signals(data, rate=rate, ch_names=ch_names, ch_types=ch_types)

@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator
 
 from neurodata.atomic import atomic_path
 from neurodata.errors import FormatError, MissingFileError, ValidationError, WriteError
-from neurodata.log import logger, progress_enabled, verbose
+from neurodata.log import deprecated_fit_verbose, logger, progress_enabled, verbose_method
 
 from .patches import (
     SUPPORTED_TYPES,
@@ -182,6 +182,9 @@ class RVQTokenizer(BaseEstimator):
     random_state : int, default=0
         Seeds weights, batch sampling and codebook restarts; training is deterministic
         on CPU, and a resumed run repeats the same batches as an uninterrupted one.
+    verbose : bool or str or int or None, default=None
+        Log level of :meth:`fit` (``True`` shows its progress bar and INFO messages) and
+        the default of the other methods' per-call ``verbose`` (:mod:`neurodata.log`).
 
     Attributes
     ----------
@@ -219,7 +222,8 @@ class RVQTokenizer(BaseEstimator):
                  beam_width: int = 1, codebook_init: str = "kmeans",
                  init_samples: int = 16384,
                  checkpoint_dir: str | Path | None = None, checkpoint_every: int = 500,
-                 device: str = "cpu", random_state: int = 0):
+                 device: str = "cpu", random_state: int = 0,
+                 verbose: bool | str | int | None = None):
         self.sfreq = sfreq
         self.patch_seconds = patch_seconds
         self.n_codebooks = n_codebooks
@@ -245,6 +249,7 @@ class RVQTokenizer(BaseEstimator):
         self.checkpoint_every = checkpoint_every
         self.device = device
         self.random_state = random_state
+        self.verbose = verbose
 
     # -- helpers -----------------------------------------------------------------------
     @property
@@ -299,7 +304,7 @@ class RVQTokenizer(BaseEstimator):
             yield
 
     # -- fit ---------------------------------------------------------------------------
-    @verbose
+    @deprecated_fit_verbose
     def fit(self, data: Any, y: Any = None, *, rate: float | None = None, ch_names: Any = None,
             ch_types: Any = None, resume: bool = False,
             verbose: bool | str | None = None) -> RVQTokenizer:
@@ -317,7 +322,8 @@ class RVQTokenizer(BaseEstimator):
         resume : bool, default=False
             Continue from ``checkpoint_dir/rvq_checkpoint.pt`` when it exists.
         verbose : bool or str or None
-            ``True`` shows a progress bar and INFO messages.
+            Deprecated: pass ``verbose`` to the constructor.  When given it still applies
+            to this call, with a ``FutureWarning``.
 
         Returns
         -------
@@ -439,7 +445,7 @@ class RVQTokenizer(BaseEstimator):
                                                generator=gen)
 
     # -- encode / decode ---------------------------------------------------------------
-    @verbose
+    @verbose_method
     def encode(self, data: Any, *, rate: float | None = None, ch_names: Any = None,
                ch_types: Any = None, batch_size: int = 16384,
                verbose: bool | str | None = None) -> RVQCodes:
@@ -456,6 +462,7 @@ class RVQTokenizer(BaseEstimator):
         batch_size : int, default=16384
             Patches per forward pass.
         verbose : bool or str or None
+            This call's log level; ``None`` uses the constructor's ``verbose``.
 
         Returns
         -------
@@ -595,7 +602,7 @@ class RVQTokenizer(BaseEstimator):
             psd = psd * (np.asarray(scale, np.float64)[:, None, None] ** 2)
         return np.fft.rfftfreq(n, 1.0 / self.sfreq), psd
 
-    @verbose
+    @verbose_method
     def reconstruct(self, data: Any, *, rate: float | None = None, ch_names: Any = None,
                     ch_types: Any = None, verbose: bool | str | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
@@ -603,7 +610,8 @@ class RVQTokenizer(BaseEstimator):
 
         The target is cropped to whole patches so both arrays line up sample by sample.
         """
-        codes = self.encode(data, rate=rate, ch_names=ch_names, ch_types=ch_types)
+        codes = self.encode(data, rate=rate, ch_names=ch_names, ch_types=ch_types,
+                            verbose=verbose)  # this call's level, not self.verbose
         (sig,) = prepare_signals(data, rate=rate, ch_names=ch_names, ch_types=ch_types)
         target = resample(sig.x, sig.rate, self.sfreq)
         recon = self.decode(codes)
@@ -612,6 +620,7 @@ class RVQTokenizer(BaseEstimator):
     # -- persistence -------------------------------------------------------------------
     def _payload(self, optimizer=None) -> dict[str, Any]:
         params = self.get_params()
+        params.pop("verbose")  # how chatty a run is, not part of the model
         params["kernel_sizes"] = [int(k) for k in params["kernel_sizes"]]
         params["loss_weights"] = [float(w) for w in params["loss_weights"]]
         params["checkpoint_dir"] = None if params["checkpoint_dir"] is None else str(
@@ -675,6 +684,7 @@ class RVQTokenizer(BaseEstimator):
         params["kernel_sizes"] = tuple(params["kernel_sizes"])
         params["loss_weights"] = tuple(params["loss_weights"])
         params["device"] = device
+        params.pop("verbose", None)
         params.setdefault("gain_head", bool(doc["config"].get("gain_head", False)))
         tok = cls(**params)
         tok.module_ = RVQAutoencoder.from_config(doc["config"])

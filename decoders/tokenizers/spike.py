@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator
 
 from neurodata.atomic import atomic_path
 from neurodata.errors import FormatError, MissingFileError, ValidationError
-from neurodata.log import logger, verbose
+from neurodata.log import deprecated_fit_verbose, logger, verbose, verbose_method
 from neurodata.spikes import SpikeTrains
 
 __all__ = [
@@ -135,6 +135,9 @@ class SpikeTokenizer(BaseEstimator):
     handle_unknown : {"error", "unk"}, default="error"
         What :meth:`encode` does with spikes of units absent from the vocabulary:
         raise, or map them to the ``<unk>`` token (decoding then drops them).
+    verbose : bool or str or int or None, default=None
+        Log level of :meth:`fit` (``True`` shows INFO messages) and the default of
+        :meth:`encode`'s per-call ``verbose`` (:mod:`neurodata.log`).
 
     Attributes
     ----------
@@ -160,12 +163,14 @@ class SpikeTokenizer(BaseEstimator):
     """
 
     def __init__(self, window: float = 0.05, *, past_window: float = 0.15, dt: float = 0.01,
-                 step: float | None = None, handle_unknown: str = "error"):
+                 step: float | None = None, handle_unknown: str = "error",
+                 verbose: bool | str | int | None = None):
         self.window = window
         self.past_window = past_window
         self.dt = dt
         self.step = step
         self.handle_unknown = handle_unknown
+        self.verbose = verbose
 
     # -- parameters ------------------------------------------------------------------
     def _grid(self) -> tuple[int, int, int]:
@@ -186,7 +191,7 @@ class SpikeTokenizer(BaseEstimator):
                                   "or SpikeTokenizer.load(path) first")
 
     # -- fit ---------------------------------------------------------------------------
-    @verbose
+    @deprecated_fit_verbose
     def fit(self, spikes: SpikeTrains | Sequence[SpikeTrains], y: Any = None, *,
             verbose: bool | str | None = None) -> SpikeTokenizer:
         """Build the neuron vocabulary from the units of one or more spike blocks.
@@ -196,7 +201,8 @@ class SpikeTokenizer(BaseEstimator):
         spikes : SpikeTrains or sequence of SpikeTrains
             Units are taken in order of first appearance; names must be unique per block.
         verbose : bool or str or None
-            Log level for this call (``True`` shows INFO messages).
+            Deprecated: pass ``verbose`` to the constructor.  When given it still applies
+            to this call, with a ``FutureWarning``.
 
         Returns
         -------
@@ -220,7 +226,7 @@ class SpikeTokenizer(BaseEstimator):
         return self
 
     # -- encode ------------------------------------------------------------------------
-    @verbose
+    @verbose_method
     def encode(self, spikes: SpikeTrains, *, origin: float | None = None,
                verbose: bool | str | None = None) -> SpikeTokens:
         """Turn spike trains into per-window token sequences.
@@ -233,7 +239,8 @@ class SpikeTokenizer(BaseEstimator):
             Start of the tick grid and of the first window in seconds; default
             ``spikes.t_start``.
         verbose : bool or str or None
-            Log level for this call (``True`` shows INFO messages).
+            Log level for this call (``True`` shows INFO messages); ``None`` uses the
+            constructor's ``verbose``.
 
         Returns
         -------
@@ -340,7 +347,9 @@ class SpikeTokenizer(BaseEstimator):
         """
         self._check_fitted()
         path = Path(path)
-        doc = {"format": _FILE_FORMAT, "version": _FILE_VERSION, "params": self.get_params(),
+        params = self.get_params()
+        params.pop("verbose")  # how chatty a run is, not part of the tokenizer
+        doc = {"format": _FILE_FORMAT, "version": _FILE_VERSION, "params": params,
                "special_tokens": list(SPECIAL_TOKENS),
                "units": {"name": self.units_["name"].tolist(),
                          "label": self.units_["label"].tolist()}}
@@ -364,7 +373,9 @@ class SpikeTokenizer(BaseEstimator):
             raise FormatError(f"expected format {_FILE_FORMAT!r}, found "
                               f"{doc.get('format') if isinstance(doc, dict) else type(doc)}",
                               path=path)
-        tok = cls(**doc["params"])
+        params = dict(doc["params"])
+        params.pop("verbose", None)
+        tok = cls(**params)
         names = [str(n) for n in doc["units"]["name"]]
         tok.units_ = pd.DataFrame({"name": names, "label": doc["units"]["label"]})
         n_win, n_past, _ = tok._grid()

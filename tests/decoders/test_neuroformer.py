@@ -31,7 +31,7 @@ from decoders.neuroformer.generate import generate_samples, sample_logits
 from decoders.tokenizers import EOS, SOS, SpikeTokenizer
 
 TINY = dict(n_head=2, n_layer=1, block_size=16, past_block_size=32, batch_size=16,
-            dropout=0.0, lr=3e-3)
+            dropout=0.0, lr=3e-3, verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +58,7 @@ def split(sim, tok):
 @pytest.fixture(scope="module")
 def fitted(split):
     torch.set_num_threads(1)
-    return Neuroformer(16, epochs=3, random_state=0, **TINY).fit(split[0], split[1],
-                                                                  verbose=False)
+    return Neuroformer(16, epochs=3, random_state=0, **TINY).fit(split[0], split[1])
 
 
 def test_windows_use_the_spike_tokenizer_format(sim, tok):
@@ -171,13 +170,12 @@ def test_resume_continues_the_same_run(split, tmp_path):
     """Synthetic: a run stopped after 2 of 3 epochs and resumed has the history of an
     uninterrupted 3-epoch run."""
     kw = dict(TINY, random_state=0, max_steps=None)
-    full = Neuroformer(16, epochs=3, **kw).fit(split[0], verbose=False)
+    full = Neuroformer(16, epochs=3, **kw).fit(split[0])
     ck = tmp_path / "ck"
-    Neuroformer(16, epochs=3, checkpoint_dir=str(ck), **kw).fit(split[0], stop_after=2,
-                                                                  verbose=False)
+    Neuroformer(16, epochs=3, checkpoint_dir=str(ck), **kw).fit(split[0], stop_after=2)
     assert (ck / "last.pt").exists()
     resumed = Neuroformer(16, epochs=3, checkpoint_dir=str(ck), **kw).fit(
-        split[0], resume=True, verbose=False)
+        split[0], resume=True)
     assert len(resumed.history_) == 3
     np.testing.assert_allclose([h["train_loss"] for h in resumed.history_],
                                [h["train_loss"] for h in full.history_], rtol=1e-4)
@@ -185,7 +183,7 @@ def test_resume_continues_the_same_run(split, tmp_path):
     st = nd.SpikeTrains.from_unit_times({"q": [0.01, 0.03]}, t_start=0, t_stop=0.2)
     with pytest.raises(NeuroformerError, match="another vocabulary"):
         Neuroformer(16, epochs=1, checkpoint_dir=str(ck), **kw).fit(
-            make_windows(st, bad), resume=True, verbose=False)
+            make_windows(st, bad), resume=True)
 
 
 def test_bad_input_errors(sim, tok, fitted, split):
@@ -243,7 +241,7 @@ def test_frames_stimulus_through_conv3d(tok, sim):
     w = make_windows(st, tok, interval=(0, 4), stimulus=(t, frames), stimulus_steps=3,
                      block_size=16, max_past=32)
     assert w.stimulus.shape[1:] == (3, 12, 12)
-    m = Neuroformer(16, epochs=1, **TINY).fit(w, verbose=False)
+    m = Neuroformer(16, epochs=1, **TINY).fit(w)
     assert m.config_.stimulus_kind == "frames" and np.isfinite(m.history_[0]["train_loss"])
 
 
@@ -258,7 +256,7 @@ def test_calcium_event_tokens_train_the_same_model():
     w = make_windows(ev, tok, interval=(0.0, 300.0), block_size=32, max_past=64)
     assert w.ids[0][0] == SOS and max(d.max() for d in w.dts) < tok.dt_vocab_size_
     m = Neuroformer(16, n_head=2, n_layer=1, block_size=32, past_block_size=64, epochs=3,
-                    batch_size=16, lr=3e-3, dropout=0.0).fit(w, verbose=False)
+                    batch_size=16, lr=3e-3, dropout=0.0, verbose=False).fit(w)
     assert m.history_[-1]["train_loss"] < m.history_[0]["train_loss"]
 
 
@@ -271,8 +269,7 @@ def test_neuron_attention_head(split, sim):
         window=0.05, past_window=0.1, dt=0.01).fit(sim.recording.spikes["units"]),
         interval=b, stimulus=sim.recording.timeseries["stimulus"], block_size=8,
         max_past=32) for b in (split[0].interval, split[1].interval)]
-    m = Neuroformer(16, n_past_layer=0, neuron_attention=True, epochs=2, **kw).fit(
-        w[0], verbose=False)
+    m = Neuroformer(16, n_past_layer=0, neuron_attention=True, epochs=2, **kw).fit(w[0])
     assert m.history_[-1]["train_loss"] < m.history_[0]["train_loss"]
     sub = w[1].subset(np.flatnonzero(w[1].window_index < 15))
     a = generate_samples(m, sub, n_samples=2, max_tokens_per_window=20, random_state=1)
@@ -282,6 +279,6 @@ def test_neuron_attention_head(split, sim):
                for x, y in zip(a, b, strict=True))
     c = attention_connectivity(m, w[1], method="neuron_attention")
     assert c.shape == (8, 8) and np.isfinite(c).all()
-    plain = Neuroformer(16, epochs=1, **kw).fit(w[0], verbose=False)
+    plain = Neuroformer(16, epochs=1, **kw).fit(w[0])
     with pytest.raises(NeuroformerError, match="neuron_attention=True"):
         attention_connectivity(plain, w[1], method="neuron_attention")

@@ -19,7 +19,7 @@ from decoders.tokenizers import SpikeTokenizer
 
 WIN = 0.05
 TINY = dict(n_head=2, n_layer=1, block_size=8, past_block_size=16, batch_size=16,
-            dropout=0.0, lr=3e-3)
+            dropout=0.0, lr=3e-3, verbose=False)
 
 
 def planted(seed: int = 0, duration: float = 40.0):
@@ -89,7 +89,7 @@ def test_behaviour_input_lowers_the_loss(data, one_thread):
         extra = dict(behaviour_input=(bt, bv), behaviour_steps=4) if use else {}
         tr, va = (make_windows(st, tok, interval=iv, block_size=8, max_past=16, **extra)
                   for iv in ((0.0, 30.0), (30.0, 40.0)))
-        m = Neuroformer(16, epochs=6, random_state=0, **TINY).fit(tr, va, verbose=False)
+        m = Neuroformer(16, epochs=6, random_state=0, **TINY).fit(tr, va)
         assert m.history_[-1]["train_loss"] < m.history_[0]["train_loss"] - 0.3
         losses[use] = m.history_[-1]["val_loss_id"]
     # without the input the first ID is a coin flip (ln 2 / 2 of the mean ID loss)
@@ -122,7 +122,7 @@ def test_behaviour_input_shape_errors(data, one_thread, tmp_path):
         make_windows(st, tok, interval=(0, 2), behaviour_input=(bt, bv), behaviour_steps=0)
     w = make_windows(st, tok, interval=(0.0, 4.0), behaviour_input=(bt, bv), block_size=8,
                      max_past=16)
-    m = Neuroformer(16, epochs=1, **TINY).fit(w, verbose=False)
+    m = Neuroformer(16, epochs=1, **TINY).fit(w)
     path = m.save(tmp_path / "m.pt")
     again = Neuroformer.load(path)
     assert torch.equal(again.net_.beh_in_loc, m.net_.beh_in_loc)
@@ -154,7 +154,7 @@ def test_behaviour_input_from_the_config(one_thread):
     assert v.behaviour_input_mask[inside].all() and not v.behaviour_input_mask[0].any()
     cfg.model.n_embd, cfg.model.n_head, cfg.model.n_layer = 16, 2, 1
     cfg.train.epochs, cfg.generate.max_windows, cfg.generate.n_samples = 1, 20, 1
-    model = model_from_config(cfg).fit(prep.train, verbose=False)
+    model = model_from_config(cfg).set_params(verbose=False).fit(prep.train)
     assert model.config_.n_behaviour_input == 1
     metrics, _ = evaluate(model, prep, cfg, verbose=False)
     beh = metrics["behaviour"]

@@ -18,7 +18,8 @@ import torch
 import torch.multiprocessing as mp
 
 KW = dict(n_head=2, n_layer=1, block_size=16, past_block_size=32, batch_size=16,
-          dropout=0.0, lr=3e-3, epochs=2, contrastive=False, random_state=0, device="cpu")
+          dropout=0.0, lr=3e-3, epochs=2, contrastive=False, random_state=0, device="cpu",
+          verbose=False)
 
 
 def _windows():
@@ -41,7 +42,7 @@ def _worker(rank: int, world: int, port: int, out: str, token_loss: str) -> None
 
     from decoders.neuroformer import Neuroformer
 
-    m = Neuroformer(16, token_loss=token_loss, **KW).fit(_windows(), verbose=False)
+    m = Neuroformer(16, token_loss=token_loss, **KW).fit(_windows())
     if rank == 0:
         with open(out, "w") as f:
             json.dump([h["train_loss"] for h in m.history_], f)
@@ -59,7 +60,7 @@ def test_two_gloo_processes_match_one(tmp_path, token_loss):
     from decoders.neuroformer import Neuroformer
 
     torch.set_num_threads(1)
-    single = Neuroformer(16, token_loss=token_loss, **KW).fit(_windows(), verbose=False)
+    single = Neuroformer(16, token_loss=token_loss, **KW).fit(_windows())
     out = tmp_path / "ddp.json"
     mp.start_processes(_worker, args=(2, _free_port(), str(out), token_loss), nprocs=2,
                        join=True, start_method="fork")

@@ -41,8 +41,8 @@ def test_token_loss_calibrates_the_end_of_window(one_thread):
     for mode in ("chunk", "token"):
         m = Neuroformer(16, n_head=2, n_layer=1, block_size=8, past_block_size=16,
                         batch_size=32, dropout=0.0, lr=3e-3, epochs=4, token_loss=mode,
-                        contrastive=False, behaviour=None, random_state=0).fit(tr,
-                                                                                verbose=False)
+                        contrastive=False, behaviour=None, random_state=0,
+                        verbose=False).fit(tr)
         with torch.no_grad():
             logits = m.net_(collate_windows([va[i] for i in range(len(va))]))["logits_id"]
         p_eos[mode] = float(logits[:, 0].softmax(-1)[:, EOS].mean())
