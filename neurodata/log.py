@@ -87,12 +87,17 @@ def use_log_level(level: bool | str | int | None) -> Iterator[None]:
     _ensure_handler()
     lvl = _to_level(level)
     old = logger.level
-    if lvl is not None:
+    # setLevel clears the cache of every logger in the process (hundreds once torch is
+    # imported: ~0.3 ms), so an unchanged level is left alone: encode() runs under this
+    # on every call.
+    change = lvl is not None and lvl != old
+    if change:
         logger.setLevel(lvl)
     try:
         yield
     finally:
-        logger.setLevel(old)
+        if change:
+            logger.setLevel(old)
 
 
 def progress_enabled() -> bool:
