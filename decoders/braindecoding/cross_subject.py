@@ -105,6 +105,17 @@ def _keys(Y: np.ndarray) -> list[bytes]:
     return [row.tobytes() for row in Y]
 
 
+
+def _known_subject(model: Any, subject: Any, fitted: str) -> str:
+    """``subject`` as a string once ``model`` is fitted and has an adapter for it."""
+    check_is_fitted(model, fitted)
+    subject = str(subject)
+    if subject not in model.adapters_:
+        raise BrainDecodingError(
+            f"subject {subject!r} has no adapter; the model knows {model.subjects_}. "
+            "Fit one with add_subject(subject, X, Y) on a few of its trials")
+    return subject
+
 class CrossSubjectDecoder(BaseEstimator):
     """Subject adapters into a shared latent space and one shared decoding head.
 
@@ -329,12 +340,7 @@ class CrossSubjectDecoder(BaseEstimator):
         """
         import torch
 
-        check_is_fitted(self, "head_")
-        subject = str(subject)
-        if subject not in self.adapters_:
-            raise BrainDecodingError(
-                f"subject {subject!r} has no adapter; the model knows {self.subjects_}. "
-                "Fit one with add_subject(subject, X, Y) on a few of its trials")
+        subject = _known_subject(self, subject, "head_")
         x = np.asarray(X, dtype=np.float32)
         ad = self.adapters_[subject]
         if x.ndim != 2 or x.shape[1] != ad.in_features:
@@ -507,12 +513,7 @@ class SharedLatentDecoder(BaseEstimator):
             No adapter for ``subject`` (fit one with :meth:`add_subject`), or a voxel
             count other than the adapter's.
         """
-        check_is_fitted(self, "basis_")
-        subject = str(subject)
-        if subject not in self.adapters_:
-            raise BrainDecodingError(
-                f"subject {subject!r} has no adapter; the model knows {self.subjects_}. "
-                "Fit one with add_subject(subject, X, Y) on a few of its trials")
+        subject = _known_subject(self, subject, "basis_")
         coef, intercept = self.adapters_[subject]
         x = np.asarray(X, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != coef.shape[0]:
