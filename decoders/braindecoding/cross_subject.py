@@ -116,7 +116,19 @@ def _known_subject(model: Any, subject: Any, fitted: str) -> str:
             "Fit one with add_subject(subject, X, Y) on a few of its trials")
     return subject
 
-class CrossSubjectDecoder(BaseEstimator):
+
+class _SubjectScaling:
+    """Per-subject voxel standardisation (``scalers_[subject] = (mean, std)``) shared by
+    both cross-subject models."""
+
+    scalers_: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def _scale(self, s: str, x: np.ndarray) -> np.ndarray:
+        m, sc = self.scalers_[s]
+        return ((x - m) / sc).astype(np.float32)
+
+
+class CrossSubjectDecoder(_SubjectScaling, BaseEstimator):
     """Subject adapters into a shared latent space and one shared decoding head.
 
     Parameters
@@ -179,10 +191,6 @@ class CrossSubjectDecoder(BaseEstimator):
         self.mse_weight = mse_weight
         self.device = device
         self.random_state = random_state
-
-    def _scale(self, s: str, x: np.ndarray) -> np.ndarray:
-        m, sc = self.scalers_[s]
-        return ((x - m) / sc).astype(np.float32)
 
     def fit(self, X: Mapping[str, Any], Y: Mapping[str, Any]) -> CrossSubjectDecoder:
         """Train all adapters and the shared head jointly.
@@ -352,7 +360,7 @@ class CrossSubjectDecoder(BaseEstimator):
         return out.cpu().numpy()
 
 
-class SharedLatentDecoder(BaseEstimator):
+class SharedLatentDecoder(_SubjectScaling, BaseEstimator):
     """Linear cross-subject decoder: a latent space of the known subjects' encoding models.
 
     See the module docstring for the method.  Closed form, no training loop; a new
@@ -411,10 +419,6 @@ class SharedLatentDecoder(BaseEstimator):
 
         return MultiTargetRidgeCV(DEFAULT_ALPHAS if alphas is None else alphas,
                                   alpha_per_target=per_target)
-
-    def _scale(self, s: str, x: np.ndarray) -> np.ndarray:
-        m, sc = self.scalers_[s]
-        return ((x - m) / sc).astype(np.float32)
 
     def fit(self, X: Mapping[str, Any], Y: Mapping[str, Any]) -> SharedLatentDecoder:
         """Build the latent from every subject's encoding model, then fit the adapters.
