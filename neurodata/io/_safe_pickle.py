@@ -5,9 +5,10 @@ call any importable function: opening a stranger's suite2p folder would run thei
 code.  :func:`load_npy_restricted` unpickles with an allow-list of the classes that
 plain data needs (NumPy arrays, dtypes and scalars, ``datetime`` values and
 ``OrderedDict``); builtin containers, numbers and strings need no class lookup.
-Anything else is refused with an error naming the file and the ``trust=True``
-opt-in, which falls back to ``numpy.load(allow_pickle=True)`` for folders the user
-trusts.
+Anything else is refused with an error naming the file and the class.  There is no
+opt-in to unpickle fully: reader options can come from a config file (``neuroloom
+convert`` options, the pipeline's ``options:``), and nothing from a file or a config may
+run code.
 """
 
 from __future__ import annotations
@@ -45,19 +46,17 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return super().find_class(module, name)
         raise FormatError(
             f"holds a pickled {module}.{name}, which is not plain data (arrays, numbers, "
-            "strings, lists, dicts); it could run code when loaded, so it is refused. If "
-            "you trust where this file comes from, load it in Python with trust=True "
-            "(nd.load(folder, trust=True))", path=self._path)
+            "strings, lists, dicts); it could run code when loaded, so it is refused. "
+            "Re-save it with plain values only (e.g. np.save(path, dict(...)) of "
+            "numbers, strings and arrays)", path=self._path)
 
 
-def load_npy_restricted(path: str | Path, *, trust: bool = False) -> Any:
+def load_npy_restricted(path: str | Path) -> Any:
     """Read a ``.npy`` file; object arrays are unpickled through the allow-list.
 
     Parameters
     ----------
     path : path-like
-    trust : bool, default=False
-        Unpickle anything (``numpy.load(allow_pickle=True)``): only for files you trust.
 
     Returns
     -------
@@ -67,7 +66,7 @@ def load_npy_restricted(path: str | Path, *, trust: bool = False) -> Any:
     ------
     FormatError
         Not a ``.npy`` file, a truncated one, or a pickle that names a class outside
-        :data:`ALLOWED_GLOBALS` (the message names the class and the opt-in).
+        :data:`ALLOWED_GLOBALS` (the message names the class).
 
     Examples
     --------
@@ -78,8 +77,6 @@ def load_npy_restricted(path: str | Path, *, trust: bool = False) -> Any:
     {'fs': 30.0}
     """
     path = Path(path)
-    if trust:
-        return np.load(path, allow_pickle=True)
     with open(path, "rb") as fh:
         try:
             version = np.lib.format.read_magic(fh)

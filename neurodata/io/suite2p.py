@@ -11,7 +11,7 @@ We read them with ``numpy.load`` and keep the values exactly; ROIs become channe
 The ``(n_rois, n_frames)`` arrays are memory-mapped and stay on disk until sliced or
 saved (ΔF/F, ``dff=True``, is computed in memory).  ``ops.npy`` and ``stat.npy`` are
 unpickled through an allow-list of plain data types (:mod:`._safe_pickle`): a folder
-whose pickles name any other class is refused unless ``trust=True``.
+whose pickles name any other class is refused (there is no opt-in).
 """
 
 from __future__ import annotations
@@ -67,10 +67,10 @@ def _load_rois(path: Path, n_rois: int | None) -> np.ndarray:
     return arr
 
 
-def _load_pickled(path: Path, trust: bool = False) -> Any:
+def _load_pickled(path: Path) -> Any:
     try:
         # ops.npy and stat.npy are pickled by suite2p: unpickled through an allow-list
-        return load_npy_restricted(path, trust=trust)
+        return load_npy_restricted(path)
     except FormatError:
         raise
     except (OSError, ValueError, EOFError) as exc:
@@ -153,7 +153,6 @@ def read_suite2p(
     baseline_window: float = 60.0,
     baseline_percentile: float = 8.0,
     use_iscell: bool = True,
-    trust: bool = False,
     verbose: bool | str | None = None,
 ) -> Recording:
     """Read one suite2p plane folder into a :class:`~neurodata.Recording`.
@@ -176,9 +175,6 @@ def read_suite2p(
         ``True``: keep only ROIs that suite2p's classifier marked as cells; ``iscell.npy``
         is then required and its absence is an error (we do not guess which ROIs are
         cells).  ``False``: keep every ROI; ``iscell.npy`` is optional.
-    trust : bool, default=False
-        Unpickle ``ops.npy``/``stat.npy`` without the allow-list (they may then run
-        code): only for folders you trust.
     verbose : bool or str or None
         Logging level for this call.
 
@@ -201,7 +197,7 @@ def read_suite2p(
         or ``Fneu.npy`` with ``dff=True``.
     FormatError
         Arrays of inconsistent shapes, ``ops`` without a plausible ``fs`` (1 mHz to
-        100 kHz), pickles holding anything but plain data (unless ``trust=True``).
+        100 kHz), pickles holding anything but plain data.
 
     Examples
     --------
@@ -214,7 +210,7 @@ def read_suite2p(
                                path=root)
     return _READER(root, neuropil_coefficient=neuropil_coefficient, dff=dff,
                    baseline=baseline, baseline_window=baseline_window,
-                   baseline_percentile=baseline_percentile, use_iscell=use_iscell, trust=trust)
+                   baseline_percentile=baseline_percentile, use_iscell=use_iscell)
 
 
 class Suite2pReader(Reader):
@@ -236,15 +232,14 @@ class Suite2pReader(Reader):
 
     def read(self, root: Path, *, neuropil_coefficient: float = 0.7, dff: bool = False,
              baseline: str = "running_percentile", baseline_window: float = 60.0,
-             baseline_percentile: float = 8.0, use_iscell: bool = True,
-             trust: bool = False) -> Recording:
+             baseline_percentile: float = 8.0, use_iscell: bool = True) -> Recording:
         return _read_plane(self, root, neuropil_coefficient, dff, baseline, baseline_window,
-                           baseline_percentile, use_iscell, trust)
+                           baseline_percentile, use_iscell)
 
 
 def _read_plane(reader: Reader, root: Path, neuropil_coefficient: float, dff: bool,
                 baseline: str, baseline_window: float, baseline_percentile: float,
-                use_iscell: bool, trust: bool) -> Recording:
+                use_iscell: bool) -> Recording:
     plane = _plane_folder(root)
     for required in ("F.npy", "ops.npy"):
         if not (plane / required).exists():
@@ -260,7 +255,7 @@ def _read_plane(reader: Reader, root: Path, neuropil_coefficient: float, dff: bo
 
     F = _load_rois(plane / "F.npy", None)
     n_rois, n_frames = F.shape
-    ops = _load_pickled(plane / "ops.npy", trust)
+    ops = _load_pickled(plane / "ops.npy")
     ops = ops.item() if isinstance(ops, np.ndarray) and ops.dtype == object and ops.ndim == 0 \
         else ops
     if not isinstance(ops, dict) or "fs" not in ops:
@@ -294,7 +289,7 @@ def _read_plane(reader: Reader, root: Path, neuropil_coefficient: float, dff: bo
 
     pos = np.full((n_rois, 3), np.nan)
     if (plane / "stat.npy").exists():
-        stat = _load_pickled(plane / "stat.npy", trust)
+        stat = _load_pickled(plane / "stat.npy")
         if len(stat) != n_rois:
             raise FormatError(f"holds {len(stat)} ROI entries; expected {n_rois} as in F.npy",
                               path=plane / "stat.npy")

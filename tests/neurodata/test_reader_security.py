@@ -69,17 +69,21 @@ def test_suite2p_pickle_with_code_is_refused_and_nothing_runs(tmp_path, which):
                    stat=[{"med": [1, 2]}, {"med": [3, 4]}, _Payload(marker)]
                    if which == "stat" else None)
     with pytest.raises(FormatError, match=rf"{which}\.npy: holds a pickled pathlib\..*"
-                                          r"trust=True"):
+                                          r"refused"):
         nd.load(plane)
     assert not marker.exists()
 
 
-def test_suite2p_unknown_class_loads_only_with_trust(tmp_path):
+def test_suite2p_unknown_class_is_refused_with_no_opt_in(tmp_path):
+    """A class outside the allow-list is refused, and no reader option (which a config
+    could set) turns the full unpickler back on."""
     plane = _plane(tmp_path, ops={"fs": 30.0, "ratio": fractions.Fraction(1, 3)})
     with pytest.raises(FormatError, match="fractions.Fraction"):
         read_suite2p(plane)
-    rec = read_suite2p(plane, trust=True)
-    assert rec.timeseries["calcium"].rate == 30.0
+    with pytest.raises(TypeError, match="trust"):
+        read_suite2p(plane, trust=True)
+    with pytest.raises(TypeError, match="trust"):
+        nd.load(plane, trust=True)
 
 
 def test_suite2p_plain_pickles_load_without_trust(tmp_path):
