@@ -51,3 +51,35 @@ def test_no_cross_package_private_imports():
     root = DOC.parents[1]
     offenders = _private_imports(root, ("neurodata", "connectome", "decoders", "pipelines"))
     assert not offenders, offenders
+
+
+def test_modules_are_imported_only_by_literal_names():
+    """Nothing from a file or a config names a module to import: every
+    ``import_optional(...)`` / ``importlib.import_module(...)`` call in the packages takes
+    a string literal, or an f-string whose only fields are our own ``__name__`` /
+    ``__package__`` or a module found by ``pkgutil`` in our own package."""
+    import ast
+
+    root = DOC.parents[1]
+    allowed_fields = {"__name__", "__package__", "module", "_info.name", "info.name",
+                      "_LAZY[name]"}
+    bad = []
+    for pkg in ("neurodata", "connectome", "decoders", "pipelines"):
+        for path in sorted((root / pkg).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not (isinstance(node, ast.Call) and node.args):
+                    continue
+                fn = ast.unparse(node.func)
+                if fn.split(".")[-1] not in ("import_optional", "import_module"):
+                    continue
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    continue
+                if isinstance(arg, ast.JoinedStr) and all(
+                        ast.unparse(v.value) in allowed_fields
+                        for v in arg.values if isinstance(v, ast.FormattedValue)):
+                    continue
+                if path.name == "dependencies.py" and ast.unparse(arg) == "name":
+                    continue  # import_optional itself
+                bad.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}")
+    assert not bad, bad
