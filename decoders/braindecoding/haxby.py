@@ -39,8 +39,13 @@ from neurodata.log import logger, verbose
 
 from .errors import BrainDecodingError
 
-__all__ = ["HAXBY_CAPTIONS", "HaxbyBlocks", "load_haxby_blocks", "decode_haxby",
+__all__ = ["SLICE_FILES", "HAXBY_CAPTIONS", "HaxbyBlocks", "load_haxby_blocks", "decode_haxby",
            "haxby_root", "topk_vs_n"]
+
+#: Files of the "slice" layout: the BOLD run, the voxel mask, the per-volume labels.
+#: (``pipelines.workflows.plan`` keeps a copy so that planning does not import the
+#: decoders; a test checks the two agree.)
+SLICE_FILES = ("bold.nii.gz", "mask.nii.gz", "attributes_literal.txt")
 
 #: The caption of each category: what the decoder's target embedding says.
 HAXBY_CAPTIONS = {
@@ -142,8 +147,7 @@ def load_haxby_blocks(root: str | os.PathLike | None = None, *, layout: str = "s
     if layout == "slice":
         import pandas as pd
 
-        bold, mask, attr = base / "bold.nii.gz", base / "mask.nii.gz", \
-            base / "attributes_literal.txt"
+        bold, mask, attr = (base / name for name in SLICE_FILES)
         for f in (bold, mask, attr):
             if not f.exists():
                 raise MissingFileError(f"the Haxby slice layout needs {f.name}", path=f)

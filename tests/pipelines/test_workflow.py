@@ -374,3 +374,12 @@ def test_report_renders_in_headless_chromium(pipeline, tmp_path):
     result = json.loads(re.search(r'<pre id="probe">(.*?)</pre>', dom).group(1))
     assert result["images"] == html.count("<img") and result["images"] >= 15
     assert result["broken"] == 0 and result["errors"] == []
+
+
+def test_planner_knows_the_haxby_slice_files_the_decoder_reads():
+    """The planner's copy of the slice layout's file names (kept so that planning does not
+    import the decoders) equals the one the decoder reads."""
+    from decoders.braindecoding.haxby import SLICE_FILES
+    from pipelines.workflows.plan import HAXBY_SLICE_FILES
+
+    assert HAXBY_SLICE_FILES == SLICE_FILES
