@@ -123,7 +123,8 @@ def test_grouped_kfold_equals_brute_force(n, p):
     on each run-held-out fold for every alpha."""
     X, Y = _data(n, p, seed=1)
     groups = np.repeat(np.arange(5), n // 5)
-    ours = MultiTargetRidgeCV(ALPHAS, cv=LeaveOneGroupOut(), dtype="float64").fit(
+    ours = MultiTargetRidgeCV(ALPHAS, cv=LeaveOneGroupOut(), dtype="float64",
+                              store_cv_results=True).fit(
         X, Y, groups=groups)
     want = []
     for a in ALPHAS:
@@ -133,7 +134,8 @@ def test_grouped_kfold_equals_brute_force(n, p):
         want.append(((Y - P) ** 2).mean(axis=0))
     np.testing.assert_allclose(ours.cv_mse_, np.array(want), rtol=1e-9)
     np.testing.assert_array_equal(ours.alpha_, ALPHAS[np.argmin(want, axis=0)])
-    k = MultiTargetRidgeCV(ALPHAS, cv=5, dtype="float64").fit(X, Y, groups=groups)
+    k = MultiTargetRidgeCV(ALPHAS, cv=5, dtype="float64", store_cv_results=True).fit(
+        X, Y, groups=groups)
     np.testing.assert_allclose(k.cv_mse_, ours.cv_mse_, rtol=1e-9)
 
 
