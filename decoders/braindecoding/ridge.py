@@ -153,17 +153,15 @@ class _LooBounds:
         n = A.shape[0]
         self.n = n
         self.slack = _SCREEN_SLACK * n * float(np.finfo(A.dtype).eps)
-        D = 1.0 / (lam[:, None] + alphas[None, :])  # (n, n_alphas)
-        A2 = A.astype(np.float64) ** 2
-        self.dnorm = np.sqrt(np.maximum((D * D).T @ A2, 0.0))  # ||D_a A_j||, (a, t)
+        self.D = 1.0 / (lam[:, None] + alphas[None, :])  # (n, n_alphas)
+        self.A2 = A.astype(np.float64) ** 2
+        self.dnorm = np.sqrt(np.maximum((self.D ** 2).T @ self.A2, 0.0))  # ||D_a A_j||
         W = W.astype(np.float64)
         self.wmax = np.abs(W).max(axis=0)
         self.wmin = np.abs(W).min(axis=0)
-        k = len(alphas)
-        # ||(D_a - D_b) A_j|| for every pair, and max_i |W_ia - W_ib|.
-        dd = (D[:, :, None] - D[:, None, :]).reshape(n, k * k)
-        self.ddnorm = np.sqrt(np.maximum((dd * dd).T @ A2, 0.0)).reshape(k, k, -1)
-        self.dw = np.abs(W[:, :, None] - W[:, None, :]).max(axis=0)
+        # max_i |W_ia - W_ib| for every pair (n x k x k floats, alpha by alpha).
+        self.dw = np.stack([np.abs(W - W[:, [b]]).max(axis=0) for b in range(W.shape[1])],
+                           axis=1)
 
     def norm(self):
         """``(lo, hi)``, shape (n_alphas, n_targets), from the residual norms alone."""
@@ -171,11 +169,15 @@ class _LooBounds:
         hi = (self.wmax[:, None] * self.dnorm) ** 2 / self.n
         return lo * (1.0 - self.slack), hi * (1.0 + self.slack)
 
-    def near(self, b: int, err_b):
-        """``(lo, hi)`` of every alpha from the exact errors ``err_b`` of alpha ``b``."""
-        rb = np.sqrt(self.n * err_b)[None, :]  # ||r_b||, (1, t)
-        gap = (self.wmax[:, None] * self.ddnorm[:, b]
-               + self.dw[:, b][:, None] * self.dnorm[b][None, :])
+    def near(self, b: int, rows: np.ndarray, err_b: np.ndarray):
+        """``(lo, hi)``, shape (n_alphas, len(rows)), of every alpha on targets ``rows``
+        from the exact errors ``err_b`` of alpha ``b`` on them."""
+        rb = np.sqrt(self.n * err_b)[None, :]  # ||r_b||
+        # ||(D_a - D_b) A_j|| for every alpha a, on these targets only.
+        ddnorm = np.sqrt(np.maximum(((self.D - self.D[:, [b]]) ** 2).T @ self.A2[:, rows],
+                                    0.0))
+        gap = (self.wmax[:, None] * ddnorm
+               + self.dw[:, b][:, None] * self.dnorm[b, rows][None, :])
         gap = gap + self.slack * rb
         lo = np.maximum(rb - gap, 0.0) ** 2 / self.n
         hi = (rb + gap) ** 2 / self.n
@@ -255,11 +257,9 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
             rows = np.flatnonzero(has & (pick == i))
             compute(int(i), rows)
             todo[i, rows] = False
-            near_lo, near_hi = bounds.near(int(i), np.where(has & (pick == i),
-                                                            errors[i], np.nan))
-            ok = ~np.isnan(near_lo)
-            lo = np.where(ok, np.maximum(lo, near_lo), lo)
-            hi = np.where(ok, np.minimum(hi, near_hi), hi)
+            near_lo, near_hi = bounds.near(int(i), rows, errors[i, rows])
+            lo[:, rows] = np.maximum(lo[:, rows], near_lo)
+            hi[:, rows] = np.minimum(hi[:, rows], near_hi)
         upper = np.minimum(hi.min(axis=0), best)
         todo &= lo <= upper[None, :]
     return errors, CT_best
