@@ -154,8 +154,9 @@ class _LooBounds:
         self.n = n
         self.slack = _SCREEN_SLACK * n * float(np.finfo(A.dtype).eps)
         self.D = 1.0 / (lam[:, None] + alphas[None, :])  # (n, n_alphas)
-        self.A2 = A.astype(np.float64) ** 2
-        self.dnorm = np.sqrt(np.maximum((self.D ** 2).T @ self.A2, 0.0))  # ||D_a A_j||
+        # Targets as rows: a round picks some targets, and copying rows is cheap.
+        self.A2T = np.ascontiguousarray(A.T, dtype=np.float64) ** 2
+        self.dnorm = np.sqrt(np.maximum(self.A2T @ self.D ** 2, 0.0)).T  # ||D_a A_j||
         W = W.astype(np.float64)
         self.wmax = np.abs(W).max(axis=0)
         self.wmin = np.abs(W).min(axis=0)
@@ -174,8 +175,8 @@ class _LooBounds:
         from the exact errors ``err_b`` of alpha ``b`` on them."""
         rb = np.sqrt(self.n * err_b)[None, :]  # ||r_b||
         # ||(D_a - D_b) A_j|| for every alpha a, on these targets only.
-        ddnorm = np.sqrt(np.maximum(((self.D - self.D[:, [b]]) ** 2).T @ self.A2[:, rows],
-                                    0.0))
+        ddnorm = np.sqrt(np.maximum(self.A2T[rows] @ (self.D - self.D[:, [b]]) ** 2,
+                                    0.0)).T
         gap = (self.wmax[:, None] * ddnorm
                + self.dw[:, b][:, None] * self.dnorm[b, rows][None, :])
         gap = gap + self.slack * rb
