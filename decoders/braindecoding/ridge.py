@@ -144,7 +144,14 @@ class _LooBounds:
     - once the residual ``r_b`` of another penalty is computed, the triangle inequality
       gives ``| ||r_a|| - ||r_b|| | <= max_i |W_ia| ||(D_a - D_b) A_j||
       + max_i |W_ia - W_ib| ||D_b A_j||`` (``near``): tight for neighbouring penalties
-      far below the spectrum, whose errors the first bound cannot tell apart.
+      far below the spectrum, whose errors the first bound cannot tell apart;
+    - against a reference ``R = U q`` whose entries are known (the centred targets,
+      ``q = A``, or a computed ``C_b``, ``q = D_b A``), write ``C = s R + e`` with
+      ``e = U (D_a A - s q)``, so ``||e||`` is known, and ``W_a^2 = m + delta``:
+      ``||r||^2 = m ||C||^2 + s^2 sum(delta R^2) + 2 s sum(delta R e) + sum(delta e^2)``,
+      where only the last two terms are unknown, and small (``reference``): tight
+      wherever ``C`` is nearly proportional to ``R`` (large alphas against the targets,
+      close alphas against each other) or the weights are nearly even.
 
     Errors are ``||r||^2 / n``; every bound is widened by the rounding slack.
     """
@@ -163,6 +170,12 @@ class _LooBounds:
         # max_i |W_ia - W_ib| for every pair (n x k x k floats, alpha by alpha).
         self.dw = np.stack([np.abs(W - W[:, [b]]).max(axis=0) for b in range(W.shape[1])],
                            axis=1)
+        W2 = W * W
+        self.m = 0.5 * (W2.max(axis=0) + W2.min(axis=0))  # W_a^2 = m_a + delta_a
+        self.delta = W2 - self.m
+        self.dmin, self.dmax = self.delta.min(axis=0), self.delta.max(axis=0)
+        self.A = np.ascontiguousarray(A.T, dtype=np.float64)  # (t, n)
+        self.eps = float(np.finfo(A.dtype).eps)
 
     def norm(self):
         """``(lo, hi)``, shape (n_alphas, n_targets), from the residual norms alone."""
@@ -184,8 +197,32 @@ class _LooBounds:
         hi = (rb + gap) ** 2 / self.n
         return lo * (1.0 - self.slack), hi * (1.0 + self.slack)
 
+    def reference(self, rows: np.ndarray, RT: np.ndarray, QT: np.ndarray):
+        """``(lo, hi)``, shape (n_alphas, len(rows)), of every alpha on targets ``rows``
+        against references ``R = U q``: ``RT`` (len(rows), n) in sample space and
+        ``QT`` in the eigenbasis."""
+        RT = RT.astype(np.float64, copy=False)
+        QT = QT.astype(np.float64, copy=False)
+        R2 = RT * RT
+        known = R2 @ self.delta  # sum_i delta_ia R_i^2, (rows, k)
+        dr = np.sqrt(np.maximum(R2 @ self.delta ** 2, 0.0))  # ||delta_a * R||
+        qq = np.einsum("ij,ij->i", QT, QT)[:, None]
+        ip = (self.A[rows] * QT) @ self.D  # <D_a A_j, q_j>
+        s = np.divide(ip, qq, out=np.zeros_like(ip), where=qq > 0)
+        c2 = self.dnorm[:, rows].T ** 2  # ||C||^2 = ||D_a A_j||^2
+        # ||e||^2 = ||C||^2 - <D_a A, q>^2 / ||q||^2 cancels where it is small: add an
+        # upper bound of that cancellation (16 n eps ||C||^2) so it stays an upper bound.
+        e2 = np.maximum(c2 - s * ip, 0.0) + 16.0 * self.n * self.eps * c2
+        centre = self.m * c2 + s * s * known
+        cross = 2.0 * np.abs(s) * dr * np.sqrt(e2)
+        lo = centre - cross + np.minimum(self.dmin, 0.0) * e2
+        hi = centre + cross + np.maximum(self.dmax, 0.0) * e2
+        pad = self.slack * (self.wmax ** 2) * c2
+        return (np.maximum(lo - pad, 0.0) / self.n).T, ((hi + pad) / self.n).T
 
-def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool = False):
+
+def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool = False,
+              Yc=None):
     """Leave-one-out errors and the dual coefficients at the chosen alphas.
 
     ``U`` (n, n) is the full eigenbasis of the centred Gram ``K`` (eigenvalues ``lam``)
@@ -208,10 +245,12 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
     -------
     errors : ndarray of shape (n_alphas, n_targets), float64 (``inf`` where skipped)
     CT : ndarray of shape (n_targets, n), the dual coefficients of the chosen alphas
+
+    ``Yc`` (n, n_targets), the centred targets ``U A``, sharpens the first bounds.
     """
     n, t = A.shape
     k = len(alphas)
-    W = alphas[None, :] / _one_minus_hat(U, lam, alphas, intercept)  # residual = W * C
+    one_minus_h = _one_minus_hat(U, lam, alphas, intercept)
     errors = np.full((k, t), np.inf)
     best = np.full(t, np.inf)
     best_i = np.full(t, k)
@@ -220,8 +259,9 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
     AT = np.ascontiguousarray(A.T)
     CT_best = np.zeros_like(AT)
 
-    def compute(i: int, rows: np.ndarray) -> None:
-        """Exact errors of alpha ``i`` on targets ``rows``; keep the best coefficients."""
+    def compute(i: int, rows: np.ndarray) -> np.ndarray:
+        """Exact errors of alpha ``i`` on targets ``rows``; keep the best coefficients.
+        Returns the dual coefficients, shape (len(rows), n)."""
         DAT = (AT[rows] if rows.size < t else AT) * (1.0 / (lam + alphas[i])).astype(A.dtype)
         CT = DAT @ U.T
         np.multiply(CT, W[:, i].astype(A.dtype), out=DAT)  # the LOO residuals
@@ -235,7 +275,13 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
         CT_best[rows[improved]] = CT[improved]
         best[rows[improved]] = err[improved]
         best_i[rows[improved]] = i
+        return CT
 
+    with np.errstate(divide="ignore", invalid="ignore"):
+        W = alphas[None, :] / one_minus_h  # LOO residual = W * C
+    # A leverage of 1 (to rounding) makes that sample's residual weight infinite; the
+    # bounds cannot handle it, so every error is computed and chosen as before.
+    every = every or not np.all(np.isfinite(W))
     if every:
         todo = np.ones((k, t), bool)
     else:
@@ -250,17 +296,22 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
                 compute(i, rows)
         return errors, CT_best
 
+    if Yc is not None:
+        ref_lo, ref_hi = bounds.reference(np.arange(t), Yc.T, AT)
+        lo, hi = np.maximum(lo, ref_lo), np.minimum(hi, ref_hi)
     todo = lo <= hi.min(axis=0)[None, :]
     while todo.any():
         pick = np.argmin(np.where(todo, lo, np.inf), axis=0)
         has = todo.any(axis=0)
         for i in np.unique(pick[has]):
             rows = np.flatnonzero(has & (pick == i))
-            compute(int(i), rows)
+            CT = compute(int(i), rows)
             todo[i, rows] = False
             near_lo, near_hi = bounds.near(int(i), rows, errors[i, rows])
-            lo[:, rows] = np.maximum(lo[:, rows], near_lo)
-            hi[:, rows] = np.minimum(hi[:, rows], near_hi)
+            ref_lo, ref_hi = bounds.reference(
+                rows, CT, AT[rows] * (1.0 / (lam + alphas[i])).astype(A.dtype))
+            lo[:, rows] = np.maximum(lo[:, rows], np.maximum(near_lo, ref_lo))
+            hi[:, rows] = np.minimum(hi[:, rows], np.minimum(near_hi, ref_hi))
         upper = np.minimum(hi.min(axis=0), best)
         todo &= lo <= upper[None, :]
     return errors, CT_best
@@ -464,7 +515,8 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
             V = V.astype(dt, copy=False)
         if self.cv is None and gram:
             errors, CT = _loo_gram(U, lam, A, alphas, self.fit_intercept,
-                                  self.alpha_per_target, every=self.store_cv_results)
+                                   self.alpha_per_target, every=self.store_cv_results,
+                                   Yc=Yc)
         elif self.cv is None:
             errors = self._loo(Xc, Yc, V, lam, alphas, dt)
         else:
