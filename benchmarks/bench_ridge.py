@@ -8,7 +8,7 @@ data with a planted linear map: 2000 samples x 10000 features -> 512 targets, 10
 Both run in float64 so the predictions can be compared; ours also runs in its float32
 default, and in float64 with ``store_cv_results=True`` (every leave-one-out error
 computed, as RidgeCV does; by default ours computes only those that can decide a
-target's alpha).  Wall time and process CPU time are reported; with ``--repeat N`` the three fits
+target's alpha).  Wall time and process CPU time are reported; with ``--repeat N`` the four fits
 run in N interleaved rounds and the medians are reported.  BLAS runs on ``--threads``
 threads (default 1): on a shared, oversubscribed machine multi-threaded OpenBLAS
 spin-waits, which inflates both times at random; one thread gives repeatable ratios.

@@ -162,7 +162,8 @@ class _LooBounds:
         self.slack = _SCREEN_SLACK * n * float(np.finfo(A.dtype).eps)
         self.D = 1.0 / (lam[:, None] + alphas[None, :])  # (n, n_alphas)
         # Targets as rows: a round picks some targets, and copying rows is cheap.
-        self.A2T = np.ascontiguousarray(A.T, dtype=np.float64) ** 2
+        self.AT = np.ascontiguousarray(A.T, dtype=np.float64)  # (t, n)
+        self.A2T = self.AT ** 2
         self.dnorm = np.sqrt(np.maximum(self.A2T @ self.D ** 2, 0.0)).T  # ||D_a A_j||
         W = W.astype(np.float64)
         self.wmax = np.abs(W).max(axis=0)
@@ -174,7 +175,6 @@ class _LooBounds:
         self.m = 0.5 * (W2.max(axis=0) + W2.min(axis=0))  # W_a^2 = m_a + delta_a
         self.delta = W2 - self.m
         self.dmin, self.dmax = self.delta.min(axis=0), self.delta.max(axis=0)
-        self.A = np.ascontiguousarray(A.T, dtype=np.float64)  # (t, n)
         self.eps = float(np.finfo(A.dtype).eps)
 
     def norm(self):
@@ -207,7 +207,7 @@ class _LooBounds:
         known = R2 @ self.delta  # sum_i delta_ia R_i^2, (rows, k)
         dr = np.sqrt(np.maximum(R2 @ self.delta ** 2, 0.0))  # ||delta_a * R||
         qq = np.einsum("ij,ij->i", QT, QT)[:, None]
-        ip = (self.A[rows] * QT) @ self.D  # <D_a A_j, q_j>
+        ip = (self.AT[rows] * QT) @ self.D  # <D_a A_j, q_j>
         s = np.divide(ip, qq, out=np.zeros_like(ip), where=qq > 0)
         c2 = self.dnorm[:, rows].T ** 2  # ||C||^2 = ||D_a A_j||^2
         # ||e||^2 = ||C||^2 - <D_a A, q>^2 / ||q||^2 cancels where it is small: add an
@@ -246,6 +246,7 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
     -------
     errors : ndarray of shape (n_alphas, n_targets), float64 (``inf`` where skipped)
     CT : ndarray of shape (n_targets, n), the dual coefficients of the chosen alphas
+    computed : ndarray of bool, shape (n_alphas, n_targets), the errors computed
 
     ``Yc`` (n, n_targets), the centred targets ``U A``, sharpens the first bounds.
     """
@@ -253,6 +254,7 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
     k = len(alphas)
     one_minus_h = _one_minus_hat(U, lam, alphas, intercept)
     errors = np.full((k, t), np.inf)
+    computed = np.zeros((k, t), bool)
     best = np.full(t, np.inf)
     best_i = np.full(t, k)
     # Targets as rows (C^T = (D A)^T U^T): picking the screened targets, and keeping
@@ -260,14 +262,15 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
     AT = np.ascontiguousarray(A.T)
     CT_best = np.zeros_like(AT)
 
-    def compute(i: int, rows: np.ndarray) -> np.ndarray:
+    def compute(i: int, rows: np.ndarray):
         """Exact errors of alpha ``i`` on targets ``rows``; keep the best coefficients.
-        Returns the dual coefficients, shape (len(rows), n)."""
+        Returns the dual coefficients and ``D_i A``, both of shape (len(rows), n)."""
         DAT = (AT[rows] if rows.size < t else AT) * (1.0 / (lam + alphas[i])).astype(A.dtype)
         CT = DAT @ U.T
-        np.multiply(CT, W[:, i].astype(A.dtype), out=DAT)  # the LOO residuals
-        err = np.einsum("ij,ij->i", DAT, DAT, dtype=np.float64) / n
+        resid = CT * W[:, i].astype(A.dtype)  # the LOO residuals
+        err = np.einsum("ij,ij->i", resid, resid, dtype=np.float64) / n
         errors[i, rows] = err
+        computed[i, rows] = True
         if per_target:
             # Alphas are not computed in order: an equal error wins if its alpha is first.
             improved = (err < best[rows]) | ((err == best[rows]) & (i < best_i[rows]))
@@ -276,7 +279,7 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
         CT_best[rows[improved]] = CT[improved]
         best[rows[improved]] = err[improved]
         best_i[rows[improved]] = i
-        return CT
+        return CT, DAT
 
     with np.errstate(divide="ignore", invalid="ignore"):
         W = alphas[None, :] / one_minus_h  # LOO residual = W * C
@@ -295,7 +298,7 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
             rows = np.flatnonzero(todo[i])
             if rows.size:
                 compute(i, rows)
-        return errors, CT_best
+        return errors, CT_best, computed
 
     if Yc is not None:
         ref_lo, ref_hi = bounds.reference(np.arange(t), Yc.T, AT)
@@ -306,16 +309,15 @@ def _loo_gram(U, lam, A, alphas, intercept: bool, per_target: bool, every: bool 
         has = todo.any(axis=0)
         for i in np.unique(pick[has]):
             rows = np.flatnonzero(has & (pick == i))
-            CT = compute(int(i), rows)
+            CT, DAT = compute(int(i), rows)
             todo[i, rows] = False
             near_lo, near_hi = bounds.near(int(i), rows, errors[i, rows])
-            ref_lo, ref_hi = bounds.reference(
-                rows, CT, AT[rows] * (1.0 / (lam + alphas[i])).astype(A.dtype))
+            ref_lo, ref_hi = bounds.reference(rows, CT, DAT)
             lo[:, rows] = np.maximum(lo[:, rows], np.maximum(near_lo, ref_lo))
             hi[:, rows] = np.minimum(hi[:, rows], np.minimum(near_hi, ref_hi))
         upper = np.minimum(hi.min(axis=0), best)
         todo &= lo <= upper[None, :]
-    return errors, CT_best
+    return errors, CT_best, computed
 
 
 def _centre_gram(G_tr_tr, G_te_tr=None):
@@ -408,7 +410,7 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     store_cv_results : bool, default=False
         Keep the cross-validated error of every alpha and target in ``cv_mse_`` (as
         scikit-learn's ``RidgeCV(store_cv_results=True)``).  Without it, leave-one-out
-        computes only the errors that can decide a target's alpha (``_screen``); the
+        computes only the errors that can decide a target's alpha (``_LooBounds``); the
         chosen alphas and the fit are the same.
 
     Attributes
@@ -515,13 +517,15 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
             lam, V = _eigh(Xc.T @ Xc, alphas.min())
             V = V.astype(dt, copy=False)
         if self.cv is None and gram:
-            errors, CT = _loo_gram(U, lam, A, alphas, self.fit_intercept,
-                                   self.alpha_per_target, every=self.store_cv_results,
-                                   Yc=Yc)
+            errors, CT, computed = _loo_gram(U, lam, A, alphas, self.fit_intercept,
+                                             self.alpha_per_target,
+                                             every=self.store_cv_results, Yc=Yc)
         elif self.cv is None:
             errors = self._loo(Xc, Yc, V, lam, alphas, dt)
         else:
             errors = self._kfold(X, Xc, Yc, G if gram else None, alphas, groups, dt)
+        if self.cv is not None or not gram:
+            computed = np.ones(errors.shape, bool)
         best = _select(errors, self.alpha_per_target)
 
         # Final fit on all samples with the chosen alpha of each target.
@@ -547,7 +551,7 @@ class MultiTargetRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         elif hasattr(self, "cv_mse_"):
             del self.cv_mse_  # a refit without it must not keep the previous fit's
         self.best_score_ = -errors[best, np.arange(errors.shape[1])]
-        self.cv_computed_ = np.isfinite(errors)
+        self.cv_computed_ = computed
         if one_d:
             self.coef_, self.intercept_ = coef[0], float(intercept[0])
             self.alpha_ = float(alpha_t[0])

@@ -234,7 +234,7 @@ def test_every_screening_bound_contains_the_exact_error(dtype):
         one_minus_h = _one_minus_hat(U, lam, alphas, intercept)
         if not np.all(one_minus_h > 0):
             continue  # screening is off then (every error is computed)
-        exact, _ = _loo_gram(U, lam, A, alphas, intercept, True, every=True)
+        exact, _, _ = _loo_gram(U, lam, A, alphas, intercept, True, every=True)
         bounds = _LooBounds(lam, A, alphas[None, :] / one_minus_h, alphas)
         rows = np.arange(t)
         found = [bounds.norm(), bounds.reference(rows, Yc.T, np.ascontiguousarray(A.T))]
